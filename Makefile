@@ -1,0 +1,31 @@
+# The two Quickstart commands (README): `make reproduce` and `make test`. Both are idempotent.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup reproduce test test-fast clean-venv
+
+# The virtual environment is rebuilt only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+## Set up and regenerate every result, figure and table on the embedded default data.
+reproduce: setup
+	$(BIN)/dvc repro
+
+## Set up and run the whole test suite (unit tests plus one slow end-to-end dvc repro).
+test: setup
+	$(BIN)/python -m pytest
+
+## Unit tests only (seconds).
+test-fast: setup
+	$(BIN)/python -m pytest -m 'not slow'
+
+clean-venv:
+	rm -rf $(VENV)
