@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
 
+SIMULATED_NOTE = "Data: simulated platform (synthetic posts, not Instagram)."
+
 PALETTE = ["#1b6ca8", "#e4572e", "#29a36a", "#8e6c8a", "#f2a541", "#5c5c5c"]
 
 STYLE = {

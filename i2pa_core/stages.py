@@ -1,0 +1,103 @@
+"""Glue for the DVC stages: parse a params section, and summarise a stage's output as metrics.
+
+Notebooks call these so that they hold no logic of their own (STYLE.md principle 2).
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from .config import from_mapping
+from .plotting import SIMULATED_NOTE  # noqa: F401  (re-exported for the notebooks)
+from .pairs import PDIPConfig, generate_pdips
+
+
+
+def stage_config(cls, params: dict | None, section: str):
+    """Parse one params section (as injected by papermill) into its dataclass, loudly."""
+    return from_mapping(cls, params, section)
+
+
+def platform_metrics(platform) -> dict:
+    """Headline numbers of a simulated platform, for ``results/simulate/metrics.json``."""
+    posts, truth, users = platform.posts, platform.truth, platform.users
+    log_likes = np.log(posts["likes"].clip(lower=1).to_numpy())
+    demeaned = log_likes - pd.Series(log_likes).groupby(posts["user_id"].to_numpy()) \
+        .transform("mean").to_numpy()
+    q = truth["q"].to_numpy()
+    q_demeaned = q - pd.Series(q).groupby(truth["user_id"].to_numpy()).transform("mean").to_numpy()
+    age = (posts["download_time"] - posts["upload_time"]).dt.total_seconds().to_numpy() / 86400
+    return {
+        "simulated": True,
+        "n_users": int(len(users)),
+        "n_posts": int(len(posts)),
+        "mean_likes": float(posts["likes"].mean()),
+        "median_likes": float(posts["likes"].median()),
+        "share_single_image": float((posts["media_type"] == "image").mean()),
+        "share_younger_than_30_days": float((age <= 30).mean()),
+        "corr_log_followers_log_likes": _corr(np.log(posts["followers"].clip(lower=1)), log_likes),
+        "corr_q_log_likes_within_user": _corr(q_demeaned, demeaned),
+        "corr_warmth_log_followers": _corr(users["warmth"], users["log_followers"]),
+        "corr_q_log_followers": _corr(q, np.log(posts["followers"].clip(lower=1))),
+    }
+
+
+def _corr(x, y) -> float:
+    return float(np.corrcoef(np.asarray(x, float), np.asarray(y, float))[0, 1])
+
+
+@dataclass(frozen=True)
+class PairsStage:
+    """The ``pairs`` section of params.yaml: the PDIP rules plus the stage's analysis knobs.
+
+    Attributes:
+        posts: the posts table to pair (CSV, Parquet or JSON Lines; README "Bring your own
+            data"). The default is the simulated platform.
+        truth: the ground-truth table of a simulated platform, for label precision; ``null``
+            for real data (the precision analysis is then skipped).
+        rules: the PDIP rules and split sizes (:class:`~i2pa_core.pairs.PDIPConfig`).
+        sweep_thresholds, sweep_sigmas: the T x sigma grid of the beyond-the-paper sweep.
+        ablation_threshold: the relaxed T of the "relaxed threshold" ablation.
+        cross_user_sample: users sampled for the expensive no-same-user ablation.
+    """
+
+    posts: str = "data/simulate/posts.parquet"
+    truth: str | None = "data/simulate/truth.parquet"
+    rules: PDIPConfig = field(default_factory=PDIPConfig)
+    sweep_thresholds: tuple[float, ...] = (0.8, 0.9, 0.95, 0.975, 0.99)
+    sweep_sigmas: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
+    ablation_threshold: float = 0.75
+    cross_user_sample: int = 240
+
+
+def matching_policy_counts(posts: pd.DataFrame, cfg: PDIPConfig, seed: int) -> pd.DataFrame:
+    """How many PDIPs each one-image-one-pair matching policy yields on the same posts."""
+    rows = []
+    for policy in typing.get_args(typing.get_type_hints(PDIPConfig)["matching"]):
+        result = generate_pdips(posts, replace(cfg, matching=policy), seed)
+        rows.append({"matching": policy, "n_candidates": result.n_candidates,
+                     "n_pdips": len(result.pairs), "default": policy == cfg.matching})
+    return pd.DataFrame(rows)
+
+
+def pairs_metrics(result, precision: dict | None) -> dict:
+    """Headline numbers of the PDIP database, for ``results/pairs/metrics.json``."""
+    pairs = result.pairs
+    out = {"n_pdips": int(len(pairs)), "n_candidates": int(result.n_candidates),
+           "n_users": int(pairs["user_id"].nunique()),
+           "mean_p": float(pairs["p"].mean()) if len(pairs) else float("nan"),
+           "mean_interval_days": float(pairs["interval_days"].mean()) if len(pairs) else float("nan")}
+    out.update({f"n_{split}": int((pairs["split"] == split).sum())
+                for split in ("train", "val", "test")})
+    if precision is not None:
+        out.update({f"label_precision_{k}": v for k, v in precision.items()})
+    return out
+
+
+def read_truth(path: str | None) -> pd.DataFrame | None:
+    """The ground-truth table of a simulated platform, or None for real data (``path`` null)."""
+    return None if path is None else pd.read_parquet(path)

@@ -1,0 +1,67 @@
+"""End to end: `dvc repro` on tiny params in a copy of the repo, then a second no-op `dvc repro`.
+
+Marked slow (about a minute); CI runs it through `make test`.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "simulate": {"n_users": 60, "image_size": 32},
+    "pairs": {"rules": {"val_size": 20, "test_size": 20}, "cross_user_sample": 20},
+}
+
+
+def _merge(into: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _copy_repo(dest: Path) -> None:
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                            check=True, capture_output=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file() and not rel.startswith(("results/", "figures/", "data/")):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def _dvc(args, cwd):
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, text=True,
+                          capture_output=True, timeout=1200)
+
+
+@pytest.mark.slow
+def test_dvc_repro_on_tiny_params(tmp_path):
+    _copy_repo(tmp_path)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    _merge(params, TINY)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert _dvc(["config", "core.no_scm", "true"], tmp_path).returncode == 0
+
+    first = _dvc(["repro"], tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    stages = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]
+    for name in stages:
+        executed = list((tmp_path / "results" / name).glob("*.ipynb"))
+        assert executed, f"stage {name} left no executed notebook in results/{name}/"
+    for artifact in ["figures/platform_overview.png", "figures/platform_overview.pdf",
+                     "data/simulate/posts.parquet"]:
+        assert (tmp_path / artifact).is_file(), artifact
+
+    second = _dvc(["repro"], tmp_path)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Running stage" not in second.stdout, second.stdout
