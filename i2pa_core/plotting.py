@@ -39,6 +39,10 @@ def use_style() -> None:
     plt.rcParams.update(STYLE)
 
 
+# Every figure module imports this one, so every figure is drawn in the package's style.
+use_style()
+
+
 def save_figure(fig: plt.Figure, stem: str | os.PathLike, caption: str | None = None) -> list[Path]:
     """Save ``fig`` as ``stem.png`` and ``stem.pdf`` atomically and close it.
 
@@ -58,7 +62,8 @@ def save_figure(fig: plt.Figure, stem: str | os.PathLike, caption: str | None = 
             # Fixed metadata keeps re-runs byte-stable where the backend allows it.
             meta = {"Software": "i2pa"} if ext == "png" else {"Creator": "i2pa", "Producer": "i2pa",
                                                               "CreationDate": None}
-            fig.savefig(tmp, format=ext, metadata=meta)
+            fig.savefig(tmp, format=ext, metadata=meta, bbox_inches="tight",
+                        dpi=STYLE["savefig.dpi"])
         paths.append(target)
     plt.close(fig)
     return paths
