@@ -19,8 +19,10 @@ setup: $(VENV)/.installed
 reproduce: setup
 	$(BIN)/dvc repro
 
-## Set up and run the whole test suite (unit tests plus one slow end-to-end dvc repro).
+## Set up and run the whole test suite (unit tests, the browser test of the human-study page,
+## and one slow end-to-end dvc repro on tiny params).
 test: setup
+	scripts/ensure_chromium
 	$(BIN)/python -m pytest
 
 ## Unit tests only (seconds).

@@ -4,6 +4,13 @@ Run on one core:  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/pai
 Flags choose sizes, e.g. ``--sizes 1e5 1e6 --reference 2000 --pathological 20000`` for a quick
 run. Each measurement runs in a fresh subprocess so its peak RSS is its own. Timings include
 caption parsing (prepare_posts) and exclude generating the synthetic table.
+
+``--stream 1e7 5e7 1e8`` measures the bounded-memory path: one subprocess writes the synthetic
+posts Parquet chunk by chunk (``CHUNK_ROWS`` posts generated and written at a time; users are
+drawn from the whole user range in every chunk, so each user is spread over many row groups),
+then a fresh subprocess runs only ``generate_pdips_parquet`` on it and reports wall time, peak
+RSS and the peak size of its temporary partition files. ``--data-dir`` keeps the generated
+files for re-runs (default: a temporary directory, removed afterwards).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -34,10 +43,17 @@ END = pd.Timestamp("2019-01-01T00:00:00Z").value
 DAY_NS = 86_400 * 10**9
 
 
-def synthetic_posts(n: int, seed: int = 0, posts_per_user: int = 100) -> pd.DataFrame:
-    """Many users; ~50 % without hashtags; 0-10 words; each user has 3 habitual tag sets."""
+CHUNK_ROWS = 2_000_000
+
+
+def synthetic_posts(n: int, seed=0, posts_per_user: int = 100, n_users: int | None = None,
+                    first_id: int = 0) -> pd.DataFrame:
+    """Many users; ~50 % without hashtags; 0-10 words; each user has 3 habitual tag sets.
+
+    ``n_users`` and ``first_id`` let chunks of one large table share users and keep ids unique.
+    """
     rng = np.random.default_rng(seed)
-    n_users = max(1, n // posts_per_user)
+    n_users = max(1, n // posts_per_user) if n_users is None else n_users
     user = rng.integers(0, n_users, n)
     vocab = pa.array([f"w{k}" for k in range(2000)] + ["caf\u00e9", "\U0001F600"])
     words = [vocab.take(pa.array(rng.integers(0, len(vocab) - 2 + (k == 0) * 2, n)))
@@ -51,10 +67,10 @@ def synthetic_posts(n: int, seed: int = 0, posts_per_user: int = 100) -> pd.Data
     habit = np.where(rng.random(n) < 0.5, 0, (user * 3 + rng.integers(0, 3, n)) % 7 + 1)
     caption = pc.binary_join_element_wise(text, habits.take(pa.array(habit)), " ")
     upload = END - rng.integers(40 * DAY_NS, 800 * DAY_NS, n)
+    ids = pc.cast(pa.array(np.arange(first_id, first_id + n)), pa.string())
     frame = pd.DataFrame({
-        "post_id": pd.array(pc.binary_join_element_wise(
-            pa.scalar("p"), pc.cast(pa.array(np.arange(n)), pa.string()), pa.scalar("")),
-            dtype="str"),
+        "post_id": pd.array(pc.binary_join_element_wise(pa.scalar("p"), ids, pa.scalar("")),
+                            dtype="str"),
         "user_id": pd.array(pc.cast(pa.array(user), pa.string()), dtype="str"),
         "upload_time": pd.to_datetime(upload, utc=True).as_unit("ns"),
         "download_time": pd.to_datetime(np.full(n, END), utc=True).as_unit("ns"),
@@ -77,21 +93,91 @@ def pathological_posts(n: int) -> pd.DataFrame:
     return frame
 
 
+def write_synthetic_parquet(path: Path, n: int, seed: int = 0, posts_per_user: int = 100,
+                            chunk_rows: int = CHUNK_ROWS) -> Path:
+    """``n`` synthetic posts written chunk by chunk (memory: one chunk), users shared by chunks."""
+    n_users = max(1, n // posts_per_user)
+    with io.atomic_path(path) as tmp, _Writer(tmp) as writer:
+        for first in range(0, n, chunk_rows):
+            chunk = synthetic_posts(min(chunk_rows, n - first), seed=[seed, first],
+                                    n_users=n_users, first_id=first)
+            writer.write(pa.Table.from_pandas(chunk, preserve_index=False))
+    return path
+
+
+class _Writer:
+    """A ParquetWriter opened on the first table (its schema) and closed on exit."""
+
+    def __init__(self, path):
+        self.path, self.writer = path, None
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table, row_group_size=1_000_000)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.writer is not None:
+            self.writer.close()
+
+
+class _DiskPeak(threading.Thread):
+    """Polls the total size of the files under a folder; ``peak`` is the largest seen (bytes)."""
+
+    def __init__(self, folder: Path, every_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.folder, self.every_s, self.peak, self.done = folder, every_s, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every_s):
+            self.peak = max(self.peak, _du(self.folder))
+
+    def stop(self) -> int:
+        self.done.set()
+        self.join()
+        return self.peak
+
+
+def _du(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def measure_stream(path: Path) -> dict:
+    """``generate_pdips_parquet`` alone on an existing posts file (called in a fresh process)."""
+    n = pq.ParquetFile(path).metadata.num_rows
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix="pdip-bench-") as tmp:
+        disk = _DiskPeak(Path(tmp))
+        disk.start()
+        t0, cpu0 = time.perf_counter(), _cpu_s()
+        n_pairs = len(generate_pdips_parquet(path, PDIPConfig(), seed=0, tmp_dir=tmp).pairs)
+        wall = time.perf_counter() - t0
+        tmp_peak = disk.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    return {"kind": "stream", "posts": n, "pdips": n_pairs, "wall_s": round(wall, 2),
+            "cpu_s": round(_cpu_s() - cpu0, 2), "peak_rss_gib": round(rss, 3),
+            "input_gib": round(path.stat().st_size / 2**30, 2),
+            "tmp_disk_gib": round(tmp_peak / 2**30, 2)}
+
+
 def measure(kind: str, n: int) -> dict:
     """One measurement in this process (called in a subprocess by main)."""
     posts = pathological_posts(n) if kind == "pathological" else synthetic_posts(n)
     cfg = PDIPConfig()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu_s()
     if kind == "reference":
         from pdip_reference import reference_candidates, reference_greedy
         ref = reference_greedy(reference_candidates(posts, cfg))
         n_pairs = len(ref)
-    elif kind == "stream":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = io.write_parquet(Path(tmp) / "posts.parquet", posts)
-            del posts
-            t0 = time.perf_counter()
-            n_pairs = len(generate_pdips_parquet(path, cfg, seed=0, tmp_dir=tmp).pairs)
     else:
         result = generate_pdips(posts, cfg, seed=0)
         n_pairs = len(result.pairs)
@@ -102,15 +188,41 @@ def measure(kind: str, n: int) -> dict:
     wall = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
     return {"kind": kind, "posts": n, "pdips": n_pairs, "wall_s": round(wall, 2),
-            "peak_rss_gib": round(rss, 3)}
+            "cpu_s": round(_cpu_s() - cpu0, 2), "peak_rss_gib": round(rss, 3)}
 
 
-def _run(kind: str, n: int) -> dict:
+def _cpu_s() -> float:
+    """CPU seconds of this process (less sensitive than wall time to other jobs' load)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(kind: str, *args) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                ARROW_NUM_THREADS="1", OMP_THREAD_LIMIT="1")
-    out = subprocess.run([sys.executable, __file__, "--one", kind, str(n)], env=env,
+    out = subprocess.run([sys.executable, __file__, "--one", kind, *map(str, args)], env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _stream(sizes, data_dir: Path) -> None:
+    for n in map(int, sizes):
+        path = data_dir / f"synthetic-posts-{n}.parquet"
+        if not path.exists():
+            print(_run("write", n, path), flush=True)
+        print(_run("stream", path), flush=True)
+
+
+def _one(kind: str, arg: str, extra: list) -> dict:
+    if kind == "write":
+        t0 = time.perf_counter()
+        path = write_synthetic_parquet(Path(extra[0]), int(arg))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        return {"kind": "write", "posts": int(arg), "wall_s": round(time.perf_counter() - t0, 2),
+                "peak_rss_gib": round(rss, 3), "file_gib": round(path.stat().st_size / 2**30, 2)}
+    if kind == "stream":
+        return measure_stream(Path(arg))
+    return measure(kind, int(arg))
 
 
 def main(argv=None) -> None:
@@ -118,11 +230,14 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", nargs="*", type=float, default=[1e5, 1e6, 1e7])
     parser.add_argument("--reference", type=float, default=1e4, help="posts for the ratio; 0 skips")
     parser.add_argument("--pathological", type=float, default=1e5, help="0 skips")
-    parser.add_argument("--stream", type=float, default=1e6, help="0 skips")
-    parser.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--stream", nargs="*", type=float, default=[1e7],
+                        help="posts written to Parquet in chunks, then streamed; none skips")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="keep (and reuse) the generated Parquet files here")
+    parser.add_argument("--one", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]))))
+        print(json.dumps(_one(args.one[0], args.one[1], args.one[2:])))
         return
     for n in args.sizes:
         print(_run("sampler", int(n)), flush=True)
@@ -132,8 +247,12 @@ def main(argv=None) -> None:
               flush=True)
     if args.pathological:
         print(_run("pathological", int(args.pathological)), flush=True)
-    if args.stream:
-        print(_run("stream", int(args.stream)), flush=True)
+    if args.stream and args.data_dir is not None:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        _stream(args.stream, args.data_dir)
+    elif args.stream:
+        with tempfile.TemporaryDirectory() as tmp:
+            _stream(args.stream, Path(tmp))
 
 
 if __name__ == "__main__":

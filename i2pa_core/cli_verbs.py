@@ -113,4 +113,8 @@ def _register_validate(verbs) -> None:
     p.set_defaults(run=_run_validate)
 
 
-REGISTER = [_register_simulate, _register_pairs, _register_validate]
+from .cli_human import register_human  # noqa: E402
+from .cli_score import register_score  # noqa: E402
+
+REGISTER = [_register_simulate, _register_pairs, _register_validate, register_score,
+            register_human]

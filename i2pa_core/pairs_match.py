@@ -14,11 +14,11 @@ Two exact implementations of that one greedy:
   touches it), so all such edges are taken at once, their posts' other edges dropped, and the
   rounds repeat; when a round makes little progress the rest is finished by a sequential scan.
 * dense groups (more window pairs than a block, e.g. one user with 10^5 posts in 100 days): a
-  *lazy max-heap* holds each free post's best edge to a free partner, found by scanning its time
-  window (O(window) memory). A popped edge whose partner was taken is recomputed and pushed
-  again; since a post's best edge only gets worse as partners disappear, a popped live edge is the
-  global minimum of the key and the greedy takes it. Each scan caches the post's TOP_K best
-  edges, so a taken partner usually costs a list pop, not a rescan. Memory is O(group size).
+  *lazy heap* holds each free post's best edge to a free partner. A popped edge whose partner was
+  taken is recomputed and pushed again; since a post's best edge only gets worse as partners
+  disappear, a popped live edge is the global minimum of the key and the greedy takes it. The
+  best partner is the free post of most extreme S in the post's window, found in O(log n) by
+  range-minimum trees over the free posts (:class:`_DenseGroup`). Memory is O(group size).
 
 ``chronological``: posts in (upload time, post id) order; a free post with a free partner takes
 its best partner by the same edge key.
@@ -36,7 +36,7 @@ from .pairs_prepare import PreparedPosts
 
 SEQUENTIAL_BELOW = 4096   # live edges: finish with a plain scan
 MIN_PROGRESS = 0.02       # share of live edges taken per round before switching to a scan
-TOP_K = 256               # best edges cached per post in dense groups
+SENTINEL = int(np.iinfo(np.int64).max)
 
 
 def edge_order(prep: PreparedPosts, a, b, gap, interval) -> np.ndarray:
@@ -111,100 +111,190 @@ def _chronological_sparse(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 
 def match_dense(prep: PreparedPosts, start: int, stop: int, cfg: PDIPConfig):
     """Exact matching of one dense group ``[start, stop)``: arrays ``(a, b, gap, interval)``."""
-    scan = _WindowScan(prep, start, stop, cfg)
-    pairs = scan.lazy_heap() if cfg.matching == "greedy_gap" else scan.chronological()
-    a = np.array([p[0] for p in pairs], dtype=np.int64)
-    b = np.array([p[1] for p in pairs], dtype=np.int64)
+    group = _DenseGroup(prep, start, stop, cfg)
+    pairs = group.greedy() if cfg.matching == "greedy_gap" else group.chronological()
+    a = np.array([p[0] for p in pairs], dtype=np.int64) + start
+    b = np.array([p[1] for p in pairs], dtype=np.int64) + start
     return (a, b, prep.score[a] - prep.score[b], np.abs(prep.time[a] - prep.time[b]))
 
 
-class _WindowScan:
-    """Best free partner of a post by scanning its window (dense groups)."""
+def min_candidate_gap(cfg: PDIPConfig) -> float:
+    """The smallest float gap g with ``pdip_probability(g, 0) >= T`` (bisection on the bits).
+
+    P depends on the float gap only (Eq. 6 divides ``S_A - S_B``) and is monotone in it, so an
+    edge is a candidate exactly when its gap is at least this value.
+    """
+    lo, hi = 0, int(np.float64(1e3).view(np.int64))   # P(0) = 0.5 < T <= P(1e3) = 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if pdip_probability(np.int64(mid).view(np.float64), 0.0, cfg.sigma) >= cfg.threshold:
+            hi = mid
+        else:
+            lo = mid
+    return max(float(np.int64(hi).view(np.float64)), gap_floor(cfg))
+
+
+class _MinTree:
+    """Range minimum of int keys with point removal: a bottom-up segment tree on a list."""
+
+    def __init__(self, keys: np.ndarray):
+        self.size = size = 1 << max(0, (len(keys) - 1).bit_length())
+        level = np.full(size, SENTINEL, dtype=np.int64)
+        level[:len(keys)] = keys
+        levels = [level]
+        while len(level) > 1:
+            level = np.minimum(level[0::2], level[1::2])
+            levels.append(level)
+        self.tree = np.concatenate([[SENTINEL]] + levels[::-1]).tolist()  # root at 1
+
+    def remove(self, pos: int) -> None:
+        tree, i = self.tree, pos + self.size
+        tree[i] = SENTINEL
+        i >>= 1
+        while i:
+            low = min(tree[2 * i], tree[2 * i + 1])
+            if low == tree[i]:
+                break
+            tree[i] = low
+            i >>= 1
+
+    def query(self, lo: int, hi: int) -> int:
+        """Minimum key over leaves ``[lo, hi)`` (SENTINEL when empty)."""
+        tree, best = self.tree, SENTINEL
+        lo += self.size
+        hi += self.size
+        while lo < hi:
+            if lo & 1:
+                if tree[lo] < best:
+                    best = tree[lo]
+                lo += 1
+            if hi & 1:
+                hi -= 1
+                if tree[hi] < best:
+                    best = tree[hi]
+            lo >>= 1
+            hi >>= 1
+        return best
+
+
+class _DenseGroup:
+    """Best free partner of a post in O(log n), for one dense group (local indices, time order).
+
+    The best edge of post p pairs it with the free post of most extreme S in its window: the
+    largest S (p is B) or the smallest (p is A); among equal S the shorter interval, then the
+    smaller rank. Each side of p is a range of positions, and on the right the nearest post is the
+    leftmost, so ``code(S) * n + position`` orders the right side by the edge key; on the left the
+    nearest is the latest time, then the smallest rank, a fixed order ``left`` of the positions.
+    Four range-minimum trees (largest/smallest S x left/right) give the four contenders, compared
+    by the full edge key. This needs two different S to never give the same float gap; when the
+    values are too close for that guarantee, the window is scanned instead (``scan_best``).
+    """
+
+    force_scan = False  # tests: check the trees against the scan
 
     def __init__(self, prep: PreparedPosts, start: int, stop: int, cfg: PDIPConfig):
-        self.prep, self.start, self.stop, self.cfg = prep, start, stop, cfg
-        self.free = np.ones(len(prep.time), dtype=bool)  # indexed globally, used in-group only
-        self.floor = gap_floor(cfg)
-        self.cache: dict[int, list] = {}
+        t, s, r = prep.time[start:stop], prep.score[start:stop], prep.rank[start:stop]
+        n, w = len(t), cfg.window_ns
+        if w is None or w >= t[-1] - t[0]:
+            lo, hi = np.zeros(n, np.int64), np.full(n, n, np.int64)
+        else:
+            lo, hi = np.searchsorted(t, t - w, "left"), np.searchsorted(t, t + w, "right")
+        values, code = np.unique(s, return_inverse=True)
+        code = code.reshape(-1).astype(np.int64)
+        self.by_left = np.lexsort((r, -t))              # latest time first, then smallest rank
+        left = np.empty(n, np.int64)
+        left[self.by_left] = np.arange(n)
+        high, low, pos = (len(values) - 1 - code) * n, code * n, np.arange(n)
+        self.trees = [_MinTree(high + pos), _MinTree(high + left), _MinTree(low + pos),
+                      _MinTree(low + left)]
+        self.n, self.s_np, self.t_np, self.r_np = n, s, t, r
+        self.t, self.s, self.r = t.tolist(), s.tolist(), r.tolist()
+        self.lo, self.hi, self.by_left = lo.tolist(), hi.tolist(), self.by_left.tolist()
+        self.free = bytearray(b"\x01") * n
+        self.contenders: list = [None] * n  # per post, the edge found by each tree (0: unknown)
+        self.min_gap = min_candidate_gap(cfg)
+        spread = 2 * float(np.abs(values).max()) if n else 0.0
+        self.exact_gaps = len(values) < 2 or float(np.diff(values).min()) > np.spacing(spread)
 
-    def best(self, i: int):
-        """Post i's ``TOP_K`` best edges to free partners, in key order (None if none)."""
-        p, cfg = self.prep, self.cfg
-        lo, hi = int(p.lo[i]), int(p.hi[i])
-        js = np.flatnonzero(self.free[lo:hi]) + lo
-        js = js[js != i]
-        interval = np.abs(p.time[js] - p.time[i])
-        gap = np.abs(p.score[js] - p.score[i])
-        ok = gap >= self.floor
-        if cfg.window_ns is not None:
-            ok &= interval <= cfg.window_ns
-        js, interval, gap = js[ok], interval[ok], gap[ok]
-        if not len(js):
+    def best(self, p: int):
+        """Post p's best edge to a free partner: ``(-gap, interval, rank_a, rank_b, a, b)``.
+
+        Each of the four contenders is kept: a range minimum over a shrinking set stays the
+        minimum while it is free, and a side without a candidate stays without, so only the
+        trees whose contender was taken are queried again.
+        """
+        if self.force_scan or not self.exact_gaps:
+            return self.scan_best(p)
+        kept = self.contenders[p]
+        if kept is None:
+            kept = self.contenders[p] = [0, 0, 0, 0]
+        lo, hi, n, free, found = self.lo[p], self.hi[p], self.n, self.free, None
+        for k in range(4):
+            edge = kept[k]
+            if edge == 0 or (edge is not None and not free[edge[4] + edge[5] - p]):
+                q = self.trees[k].query(p + 1, hi) if k % 2 == 0 else self.trees[k].query(lo, p)
+                edge = kept[k] = None if q == SENTINEL else \
+                    self._edge(p, q % n if k % 2 == 0 else self.by_left[q % n])
+            if edge is not None and (found is None or edge < found):
+                found = edge
+        return found
+
+    def _edge(self, p: int, j: int):
+        s, r = self.s, self.r
+        if s[j] == s[p]:
             return None
-        a_is_j = p.score[js] > p.score[i]
-        a, b = np.where(a_is_j, js, i), np.where(a_is_j, i, js)
-        ok = pdip_probability(p.score[a], p.score[b], cfg.sigma) >= cfg.threshold
+        a, b = (j, p) if s[j] > s[p] else (p, j)
+        gap = s[a] - s[b]
+        if gap < self.min_gap:
+            return None
+        return (-gap, abs(self.t[j] - self.t[p]), r[a], r[b], a, b)
+
+    def scan_best(self, p: int):
+        """The same edge by scanning p's window (O(window))."""
+        lo, hi, s = self.lo[p], self.hi[p], self.s_np
+        js = np.flatnonzero(np.frombuffer(self.free, dtype=bool)[lo:hi]) + lo
+        js = js[js != p]
+        a_is_j = s[js] > s[p]
+        a, b = np.where(a_is_j, js, p), np.where(a_is_j, p, js)
+        gap = s[a] - s[b]
+        ok = (s[js] != s[p]) & (gap >= self.min_gap)
         if not ok.any():
             return None
-        a, b, gap, interval = a[ok], b[ok], gap[ok], interval[ok]
-        if len(gap) > TOP_K:  # keep the TOP_K largest gaps (and ties) before the full sort
-            near = gap >= np.partition(gap, len(gap) - TOP_K)[len(gap) - TOP_K]
-            a, b, gap, interval = a[near], b[near], gap[near], interval[near]
-        top = np.lexsort((p.rank[b], p.rank[a], interval, -gap))[:TOP_K]
-        return [a[top], b[top], -gap[top], interval[top], 0]  # [..., next position]
+        a, b, gap = a[ok], b[ok], gap[ok]
+        interval = np.abs(self.t_np[a] - self.t_np[b])
+        k = np.lexsort((self.r_np[b], self.r_np[a], interval, -gap))[0]
+        return (-float(gap[k]), int(interval[k]), int(self.r_np[a[k]]), int(self.r_np[b[k]]),
+                int(a[k]), int(b[k]))
 
-    def next_best(self, i: int):
-        """Post i's best edge ``(key, a, b)`` to a free partner, from its cached top-K list.
+    def take(self, a: int, b: int) -> None:
+        self.free[a] = self.free[b] = 0
+        for tree in self.trees:
+            tree.remove(a)
+            tree.remove(b)
 
-        Partners only ever leave the free set, so the first free entry of a list sorted by the
-        edge key is still the best edge whenever the list holds a free entry; else rescan.
-        """
-        for attempt in range(2):
-            cached = self.cache.get(i) if attempt == 0 else self.best(i)
-            if cached is None:
-                continue
-            self.cache[i] = cached
-            a, b, neg_gap, interval, pos = cached
-            while pos < len(a) and not (self.free[a[pos]] and self.free[b[pos]]):
-                pos += 1
-            cached[4] = pos
-            if pos < len(a):
-                key = (float(neg_gap[pos]), int(interval[pos]), int(self.prep.rank[a[pos]]),
-                       int(self.prep.rank[b[pos]]))
-                return key, int(a[pos]), int(b[pos])
-            if len(a) < TOP_K and attempt == 0:
-                return None  # the scan saw every valid partner: none is left
-        return None
-
-    def lazy_heap(self) -> list[tuple[int, int]]:
-        heap = []
-        for i in range(self.start, self.stop):
-            found = self.next_best(i)
-            if found is not None:
-                heap.append((found[0], i, found[1], found[2]))
+    def greedy(self) -> list[tuple[int, int]]:
+        """Lazy heap of each free post's best edge (see module doc)."""
+        heap = [edge + (p,) for p in range(self.n) if (edge := self.best(p)) is not None]
         heapq.heapify(heap)
-        out = []
+        free, out = self.free, []
         while heap:
-            key, i, a, b = heapq.heappop(heap)
-            if not self.free[i]:
+            entry = heapq.heappop(heap)
+            a, b, p = entry[4:]
+            if not free[p]:
                 continue
-            if self.free[a] and self.free[b]:
-                self.free[a] = self.free[b] = False
-                self.cache.pop(a, None), self.cache.pop(b, None)
+            if free[a] and free[b]:
+                self.take(a, b)
                 out.append((a, b))
                 continue
-            found = self.next_best(i)  # partner taken: i's best edge got worse; re-queue it
-            if found is not None:
-                heapq.heappush(heap, (found[0], i, found[1], found[2]))
+            edge = self.best(p)  # partner taken: p's best edge got worse; re-queue it
+            if edge is not None:
+                heapq.heappush(heap, edge + (p,))
         return out
 
     def chronological(self) -> list[tuple[int, int]]:
         out = []
-        for i in range(self.start, self.stop):
-            if self.free[i]:
-                found = self.next_best(i)
-                if found is not None:
-                    _, a, b = found
-                    self.free[a] = self.free[b] = False
-                    out.append((a, b))
+        for p in range(self.n):
+            if self.free[p] and (edge := self.best(p)) is not None:
+                self.take(edge[4], edge[5])
+                out.append(edge[4:6])
         return out

@@ -145,6 +145,31 @@ def test_streaming_equals_in_memory(tmp_path):
     pd.testing.assert_frame_equal(mem.funnel, stream.funnel)
 
 
+def test_streaming_users_across_row_groups_and_dense_group(tmp_path):
+    posts = _synthetic(n=2000, seed=4)
+    heavy = _synthetic(n=400, seed=5).assign(user_id="heavy", caption="#a")  # one dense group
+    heavy["post_id"] = "h" + heavy["post_id"]
+    posts = validate_posts(pd.concat([posts, heavy]).sample(frac=1.0, random_state=0))
+    path = tmp_path / "posts.parquet"
+    posts.to_parquet(path, index=False, row_group_size=150)  # every user spans row groups
+    cfg = PDIPConfig(val_size=30, test_size=40, block_pairs=5000)
+    mem = generate_pdips(posts, cfg, seed=2)
+    stream = generate_pdips_parquet(path, cfg, seed=2, batch_rows=333, partition_rows=500)
+    pd.testing.assert_frame_equal(mem.pairs, stream.pairs)
+    pd.testing.assert_frame_equal(mem.funnel, stream.funnel)
+    assert mem.n_candidates == stream.n_candidates
+    assert (mem.pairs.user_id == "heavy").sum() > 50
+
+
+def test_streaming_empty_file(tmp_path):
+    posts = _synthetic(n=10).iloc[:0]
+    path = io.write_parquet(tmp_path / "empty.parquet", posts)
+    mem = generate_pdips(posts, PDIPConfig(), seed=0)
+    stream = generate_pdips_parquet(path, PDIPConfig(), seed=0)
+    assert len(stream.pairs) == 0 and list(stream.pairs.columns) == list(mem.pairs.columns)
+    pd.testing.assert_frame_equal(mem.funnel, stream.funnel)
+
+
 def test_config_fails_loudly():
     with pytest.raises(ConfigError, match="matching"):
         from_mapping(PDIPConfig, {"matching": "best"}, "pairs")

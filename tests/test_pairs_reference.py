@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from i2pa_core import pairs_match
 from i2pa_core.caption_features import caption_features, context_key
 from i2pa_core.captions import tokenize
-from i2pa_core.pairs import PDIPConfig, candidate_pairs, generate_pdips
+from i2pa_core.pairs import PDIPConfig, candidate_pairs, generate_pdips, pdip_probability
 from i2pa_core.pairs_prepare import prepare_posts
 from i2pa_core.posts import validate_posts
 from pdip_reference import (reference_candidates, reference_chronological, reference_greedy)
@@ -46,18 +48,18 @@ def _posts(rows) -> pd.DataFrame:
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(post_row, max_size=30), cfg=configs, top_k=st.sampled_from([1, 2, 256]))
-def test_candidates_and_matching_equal_brute_force(rows, cfg, top_k):
-    saved, pairs_match.TOP_K = pairs_match.TOP_K, top_k  # exercise the dense-path rescans
-    try:
+@given(rows=st.lists(post_row, max_size=30), cfg=configs, scan=st.booleans())
+def test_candidates_and_matching_equal_brute_force(rows, cfg, scan):
+    saved, pairs_match._DenseGroup.force_scan = pairs_match._DenseGroup.force_scan, scan
+    try:  # small block_pairs send groups to the dense path: trees, or the window scan
         _check_against_reference(_posts(rows), cfg)
     finally:
-        pairs_match.TOP_K = saved
+        pairs_match._DenseGroup.force_scan = saved
 
 
-def _check_against_reference(posts, cfg):
+def _check_against_reference(posts, cfg, near_threshold=assume):
     ref = reference_candidates(posts, cfg)
-    assume(all(abs(c[4] - cfg.threshold) > 1e-12 for c in ref))
+    near_threshold(all(abs(c[4] - cfg.threshold) > 1e-12 for c in ref))
     got = candidate_pairs(prepare_posts(posts, cfg), cfg)
     assert sorted(zip(got.a_post_id, got.b_post_id)) == sorted((c[0], c[1]) for c in ref)
     pairs = generate_pdips(posts, cfg, seed=0).pairs
@@ -84,3 +86,43 @@ def test_vectorised_captions_equal_tokenize(captions):
     for caption, words, key in zip(captions, n_words.tolist(), keys.to_pylist()):
         tokens = tokenize(caption)
         assert (words, key) == (tokens.n_words, context_key(tokens.hashtags, tokens.mentions))
+
+
+def _dense_group(n, seed, likes_pool, days=30):
+    """One user, one caption, integer-hour times (many equal) and few like counts (many ties)."""
+    rng = np.random.default_rng(seed)
+    up = [BASE + pd.Timedelta(hours=int(h)) for h in rng.integers(0, days * 24, n)]
+    return validate_posts(pd.DataFrame({
+        "post_id": [f"d{k}" for k in rng.permutation(n)], "user_id": "u", "upload_time": up,
+        "download_time": [t + 60 * DAY for t in up], "likes": rng.choice(likes_pool, n),
+        "caption": "#a", "media_type": "image"}))
+
+
+@pytest.mark.parametrize("scan", [False, True])
+@pytest.mark.parametrize("matching", ["greedy_gap", "chronological"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dense_group_equals_brute_force(seed, matching, scan, monkeypatch):
+    monkeypatch.setattr(pairs_match._DenseGroup, "force_scan", scan)
+    posts = _dense_group(150, seed, [50, 51, 60, 100, 101, 150, 200, 201, 400, 1000, 5000])
+    cfg = PDIPConfig(block_pairs=1, matching=matching)   # every group takes the dense path
+    _check_against_reference(posts, cfg, near_threshold=_require)
+
+
+def _require(condition: bool) -> None:
+    assert condition, "a candidate's P is within 1e-12 of T: the reference may round differently"
+
+
+def test_dense_group_with_too_close_scores_uses_the_scan(monkeypatch):
+    # ln(10^15 + 8k) are distinct floats one step apart: two gaps may round alike, so the trees
+    # are not exact and the group falls back to scanning windows
+    posts = _dense_group(120, 3, [50, 100, 10**15, 10**15 + 8, 10**15 + 16])
+    prep = prepare_posts(posts, PDIPConfig())
+    assert not pairs_match._DenseGroup(prep, 0, len(prep), PDIPConfig()).exact_gaps
+    _check_against_reference(posts, PDIPConfig(block_pairs=1), near_threshold=_require)
+
+
+def test_min_candidate_gap_is_the_eq6_boundary():
+    for cfg in (PDIPConfig(), PDIPConfig(threshold=0.99, sigma=0.1)):
+        g = pairs_match.min_candidate_gap(cfg)
+        assert pdip_probability(g, 0.0, cfg.sigma) >= cfg.threshold
+        assert pdip_probability(np.nextafter(g, 0.0), 0.0, cfg.sigma) < cfg.threshold

@@ -1,0 +1,92 @@
+"""Pairwise accuracy with a bootstrap confidence interval, and the exact McNemar test.
+
+Pairwise accuracy (paper Sec. 4, Fig. 4) is the share of pairs (A more popular than B) for
+which the model scores A above B. A tie counts as half a correct pair (the expected outcome of
+breaking it by a coin flip), so a constant model scores exactly 50 %.
+
+The 95 % interval is a nonparametric bootstrap over pairs (``scipy.stats.bootstrap``) with the
+percentile method: for a mean of 0 / 0.5 / 1 outcomes it is accurate from a few hundred pairs,
+and unlike BCa it needs no O(n^2) jackknife at the paper's 50,000 test pairs. Resamples are
+drawn in batches so memory stays near ``_BATCH_ELEMENTS`` indices whatever n is.
+
+McNemar compares two models on the same pairs through the discordant pairs only: b pairs that
+model 1 gets right and model 2 wrong, c the reverse. The exact test is a two-sided binomial test
+of b successes in b + c trials with p = 1/2 (``scipy.stats.binomtest``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+_BATCH_ELEMENTS = 4_000_000
+
+
+def pair_outcomes(score_a, score_b) -> np.ndarray:
+    """Per pair: 1.0 if A (the more popular) scores higher, 0.5 on a tie, 0.0 otherwise."""
+    a = np.asarray(score_a, dtype=np.float64)
+    b = np.asarray(score_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"score_a and score_b must be 1-D of equal length, got {a.shape} "
+                         f"and {b.shape}")
+    return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+
+
+def bootstrap_mean_ci(values, confidence: float = 0.95, n_resamples: int = 2000,
+                      rng: np.random.Generator | int | None = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values``; (nan, nan) if empty.
+
+    Constant values give the degenerate interval (v, v) without resampling.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    if np.all(values == values[0]):
+        return float(values[0]), float(values[0])
+    rng = np.random.default_rng(rng)
+    result = stats.bootstrap((values,), np.mean, confidence_level=confidence,
+                             n_resamples=n_resamples, method="percentile", rng=rng,
+                             batch=max(1, _BATCH_ELEMENTS // values.size))
+    interval = result.confidence_interval
+    return float(interval.low), float(interval.high)
+
+
+def pairwise_accuracy(score_a, score_b, confidence: float = 0.95, n_resamples: int = 2000,
+                      rng: np.random.Generator | int | None = 0) -> dict:
+    """Accuracy of scores on pairs (A more popular), with n and a bootstrap interval.
+
+    Returns:
+        ``{"accuracy", "n", "ci_low", "ci_high", "confidence"}``; accuracy and the interval
+        are nan when there is no pair.
+    """
+    outcomes = pair_outcomes(score_a, score_b)
+    low, high = bootstrap_mean_ci(outcomes, confidence, n_resamples, rng)
+    accuracy = float(outcomes.mean()) if outcomes.size else float("nan")
+    return {"accuracy": accuracy, "n": int(outcomes.size), "ci_low": low, "ci_high": high,
+            "confidence": confidence}
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Exact two-sided McNemar p-value from the discordant counts b and c (1.0 if both 0)."""
+    if b < 0 or c < 0:
+        raise ValueError(f"discordant counts must be non-negative, got b={b}, c={c}")
+    if b + c == 0:
+        return 1.0
+    return float(stats.binomtest(int(b), int(b + c), 0.5, alternative="two-sided").pvalue)
+
+
+def mcnemar_test(correct_1, correct_2) -> dict:
+    """Compare two models on the same pairs from their per-pair correctness (booleans).
+
+    Returns:
+        ``{"b", "c", "n", "p_value"}``: b = pairs only model 1 gets right, c = pairs only
+        model 2 gets right, n = all pairs.
+    """
+    one = np.asarray(correct_1, dtype=bool)
+    two = np.asarray(correct_2, dtype=bool)
+    if one.shape != two.shape or one.ndim != 1:
+        raise ValueError(f"correctness vectors must be 1-D of equal length, got {one.shape} "
+                         f"and {two.shape}")
+    b = int(np.sum(one & ~two))
+    c = int(np.sum(~one & two))
+    return {"b": b, "c": c, "n": int(one.size), "p_value": mcnemar_exact(b, c)}
