@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from .human_store import last_answers
+from .metrics import mcnemar_exact, wilson_interval  # noqa: F401  (public API)
 
 # Table 4 columns after Majority and Single: label -> rows of the subjects table it selects.
 GROUPS = {
@@ -102,12 +103,6 @@ def group_tests(answers: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def mcnemar_exact(human_only: int, model_only: int) -> float:
-    """Two-sided exact McNemar p-value from the discordant counts (binomial test at 1/2)."""
-    n = human_only + model_only
-    return 1.0 if n == 0 else float(stats.binomtest(human_only, n, 0.5).pvalue)
-
-
 def human_vs_model(table: pd.DataFrame) -> pd.DataFrame:
     """Majority vote against the model on the same pairs (:func:`pair_table` with scores).
 
@@ -122,14 +117,6 @@ def human_vs_model(table: pd.DataFrame) -> pd.DataFrame:
                           "model (%)": 100 * table["model_correct"].mean(), **counts,
                           "ties_left_out": len(table) - len(decided),
                           "mcnemar_p": mcnemar_exact(counts["human_only"], counts["model_only"])}])
-
-
-def wilson_interval(share: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple:
-    """Wilson score interval for proportions ``share`` of ``n`` trials (arrays)."""
-    share, n = np.asarray(share, float), np.asarray(n, float)
-    centre = (share + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
 
 
 def accuracy_by_p(table: pd.DataFrame, edges) -> pd.DataFrame:
@@ -148,7 +135,7 @@ def accuracy_by_p(table: pd.DataFrame, edges) -> pd.DataFrame:
                              ("model", g.get("model_correct"))]:
             if values is None:
                 continue
-            low, high = wilson_interval(values.mean(), n)
+            low, high = wilson_interval(values.sum(), n)
             row.update({name: 100 * values.mean(), f"{name}_low": 100 * low,
                         f"{name}_high": 100 * high})
         half = 1.96 * g["share_a"].std(ddof=1) / np.sqrt(n) if n > 1 else np.nan

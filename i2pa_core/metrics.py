@@ -90,3 +90,13 @@ def mcnemar_test(correct_1, correct_2) -> dict:
     b = int(np.sum(one & ~two))
     c = int(np.sum(~one & two))
     return {"b": b, "c": c, "n": int(one.size), "p_value": mcnemar_exact(b, c)}
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval of a binomial share k / n (NaN, NaN for n = 0)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    share, z2 = k / n, z * z
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return float(centre - half), float(centre + half)

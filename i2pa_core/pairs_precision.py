@@ -24,19 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
-Z95 = float(ndtri(0.975))
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a binomial share k / n (NaN, NaN for n = 0)."""
-    if n == 0:
-        return float("nan"), float("nan")
-    share, z2 = k / n, z * z
-    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
-    half = z * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return float(centre - half), float(centre + half)
+from .metrics import wilson_interval  # noqa: F401  (public API, used below)
 
 
 def label_precision(pairs: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:

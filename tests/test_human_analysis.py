@@ -120,7 +120,7 @@ def test_accuracy_by_p_by_hand(answers):
 
 
 def test_wilson_interval_known_value():
-    low, high = wilson_interval(0.5, 100)
+    low, high = wilson_interval(50, 100)  # 50 of 100
     assert (low, high) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))
 
 
