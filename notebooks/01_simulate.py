@@ -32,9 +32,11 @@ from i2pa_core.plotting import save_figure
 from i2pa_core.io import write_json
 from i2pa_core.sim_plots import plot_platform
 from i2pa_core.simulate import SimulateConfig, simulate_platform, write_platform
-from i2pa_core.stages import SIMULATED_NOTE, platform_metrics, stage_config
+from i2pa_core.config import from_mapping
+from i2pa_core.plotting import SIMULATED_NOTE
+from i2pa_core.stage_simulate import platform_metrics
 
-cfg = stage_config(SimulateConfig, simulate, "simulate")
+cfg = from_mapping(SimulateConfig, simulate, "simulate")
 seed = base["seed"]
 cfg
 

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -35,10 +37,11 @@ from i2pa_core.pairs_sweep import (label_precision_table, pdip_count_grid, plot_
                                    plot_pdip_grid)
 from i2pa_core.plotting import save_figure
 from i2pa_core.posts import read_posts
-from i2pa_core.stages import (SIMULATED_NOTE, PairsStage, matching_policy_counts, pairs_metrics,
-                              read_truth, stage_config)
+from i2pa_core.config import from_mapping
+from i2pa_core.plotting import SIMULATED_NOTE
+from i2pa_core.stage_pairs import PairsStage, matching_policy_counts, pairs_metrics, read_truth
 
-stage = stage_config(PairsStage, pairs, "pairs")
+stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
 posts = read_posts(stage.posts)
 truth = read_truth(stage.truth)

@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "simulate": {"n_users": 60, "image_size": 32},
     "pairs": {"rules": {"val_size": 20, "test_size": 20}, "cross_user_sample": 20},
+    "train": {"epochs": 1},
+    "human": {"plan": {"n_pairs": 10, "session_pairs": 5}, "panel": {"n_subjects": 6,
+                                                                   "n_female": 3}},
 }
 
 
@@ -58,8 +61,9 @@ def test_dvc_repro_on_tiny_params(tmp_path):
     for name in stages:
         executed = list((tmp_path / "results" / name).glob("*.ipynb"))
         assert executed, f"stage {name} left no executed notebook in results/{name}/"
-    for artifact in ["figures/platform_overview.png", "figures/platform_overview.pdf",
-                     "data/simulate/posts.parquet"]:
+    for artifact in ["figures/platform_overview.png", "figures/table1_database.tex",
+                     "data/simulate/posts.parquet", "models/train/best.pt",
+                     "figures/table4_human.md", "figures/fig9_human_vs_model.png"]:
         assert (tmp_path / artifact).is_file(), artifact
 
     second = _dvc(["repro"], tmp_path)

@@ -166,3 +166,19 @@ def test_cuda_bf16_step(tmp_path):
     cfg = TrainConfig(**{**TINY.__dict__, "device": "cuda", "epochs": 1})
     result = train_model(cfg, pairs, posts, tmp_path, tmp_path / "out", 0, False, live=False)
     assert np.isfinite(result.history["train_loss"]).all()
+
+
+def test_decoded_image_cache_keeps_batches_identical_within_its_budget(tmp_path):
+    pairs, posts = make_tiny_data(tmp_path)
+    ps = pair_set(pairs, posts, tmp_path, "train")
+    transform = make_transform("synthetic", train=True)
+    budget = 5 * 16 * 16 * 3  # five 16x16 RGB images
+    plain, cached = PairBatches(ps, transform, 0), PairBatches(ps, transform, 0, cache_bytes=budget)
+    for epoch in range(2):  # epoch 0 fills the cache, epoch 1 reads from it
+        sampler = PairBatchSampler(len(ps), 8, seed=0)
+        sampler.set_epoch(epoch)
+        for item in sampler:
+            expected, got = plain[item], cached[item]
+            assert all(torch.equal(expected[key], got[key]) for key in expected)
+    assert cached.cached_bytes == budget and len(cached._cache) == 5  # full, never beyond
+    assert plain.cached_bytes == 0 and not plain._cache  # off by default

@@ -1,6 +1,6 @@
-"""Glue for the DVC stages: parse a params section, and summarise a stage's output as metrics.
+"""Glue for the ``pairs`` stage: its params section, metrics and the matching-policy yields.
 
-Notebooks call these so that they hold no logic of their own (STYLE.md principle 2).
+The ``pairs`` section also names the posts table and ground truth that later stages read.
 """
 
 from __future__ import annotations
@@ -8,46 +8,9 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import pandas as pd
 
-from .config import from_mapping
-from .plotting import SIMULATED_NOTE  # noqa: F401  (re-exported for the notebooks)
 from .pairs import PDIPConfig, generate_pdips
-
-
-
-def stage_config(cls, params: dict | None, section: str):
-    """Parse one params section (as injected by papermill) into its dataclass, loudly."""
-    return from_mapping(cls, params, section)
-
-
-def platform_metrics(platform) -> dict:
-    """Headline numbers of a simulated platform, for ``results/simulate/metrics.json``."""
-    posts, truth, users = platform.posts, platform.truth, platform.users
-    log_likes = np.log(posts["likes"].clip(lower=1).to_numpy())
-    demeaned = log_likes - pd.Series(log_likes).groupby(posts["user_id"].to_numpy()) \
-        .transform("mean").to_numpy()
-    q = truth["q"].to_numpy()
-    q_demeaned = q - pd.Series(q).groupby(truth["user_id"].to_numpy()).transform("mean").to_numpy()
-    age = (posts["download_time"] - posts["upload_time"]).dt.total_seconds().to_numpy() / 86400
-    return {
-        "simulated": True,
-        "n_users": int(len(users)),
-        "n_posts": int(len(posts)),
-        "mean_likes": float(posts["likes"].mean()),
-        "median_likes": float(posts["likes"].median()),
-        "share_single_image": float((posts["media_type"] == "image").mean()),
-        "share_younger_than_30_days": float((age <= 30).mean()),
-        "corr_log_followers_log_likes": _corr(np.log(posts["followers"].clip(lower=1)), log_likes),
-        "corr_q_log_likes_within_user": _corr(q_demeaned, demeaned),
-        "corr_warmth_log_followers": _corr(users["warmth"], users["log_followers"]),
-        "corr_q_log_followers": _corr(q, np.log(posts["followers"].clip(lower=1))),
-    }
-
-
-def _corr(x, y) -> float:
-    return float(np.corrcoef(np.asarray(x, float), np.asarray(y, float))[0, 1])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Stage `human`: the psychophysical experiment (paper Sec. 4.4, Table 4, Fig. 9)
+#
+# A two-alternative forced-choice experiment: subjects see two images of a test PDIP and answer
+# "Which picture do you think will get more likes on social media?". A lab collects real
+# answers with `i2pa human serve` (a web page like the paper's Fig. 8). By default there are no
+# humans here, so the answers come from a **simulated observer panel**, written in the same
+# format as the web page, and every table and figure below says so.
+
+# %% tags=["parameters"]
+base = {"seed": 0}
+pairs = {}
+human = {}
+out_dir = "data/human"
+model_scores_path = "models/train/test_scores.parquet"
+
+# %%
+import pandas as pd
+from IPython.display import Image
+from i2pa_core.human_analysis import (accuracy_by_p, final_answers, fig9_selection, group_tests,
+                                      human_vs_model, pair_table, subject_accuracy, table4)
+from i2pa_core.human_figures import accuracy_by_p_figure, fig9_examples
+from i2pa_core.human_plan import make_plan, write_plan
+from i2pa_core.io import write_json, write_table
+from i2pa_core.plotting import save_figure
+from i2pa_core.posts import read_posts
+from i2pa_core.config import from_mapping
+from i2pa_core.stage_human import HumanStage, collect_answers
+from i2pa_core.stage_pairs import PairsStage, read_truth
+
+stage = from_mapping(HumanStage, human, "human")
+pairs_stage = from_mapping(PairsStage, pairs, "pairs")
+seed = base["seed"]
+posts = read_posts(pairs_stage.posts)
+truth = read_truth(pairs_stage.truth)
+plan = make_plan(pd.read_parquet("data/pairs/pairs.parquet"), posts, stage.plan, seed)
+write_plan(f"{out_dir}/plan.json", plan)
+stage.plan
+
+# %%
+responses, subjects, note = collect_answers(stage, plan, truth, seed, out_dir)
+answers = final_answers(responses, plan)
+note
+
+# %% [markdown]
+# ## Table 4: accuracy of the subjects, by group (Welch t-tests)
+
+# %%
+t4 = table4(answers, subjects)
+tests = group_tests(answers, subjects)
+write_table("figures/table4_human", t4, f"Table 4: 2AFC accuracy (%). {note}")
+write_table("figures/table4_group_tests", tests, f"Welch t-tests between groups. {note}")
+display(t4, tests)
+
+# %% [markdown]
+# ## Humans against the model on the same pairs (exact McNemar test)
+
+# %%
+scores = pd.read_parquet(model_scores_path)
+table = pair_table(answers, scores)
+versus = human_vs_model(table)
+write_table("figures/human_vs_model", versus, f"Majority vote vs the trained model. {note}")
+versus
+
+# %% [markdown]
+# ## Fig. 9: pairs in four groups, and accuracy as a function of P
+
+# %%
+save_figure(fig9_examples(fig9_selection(table), plan, "data/simulate", note),
+            "figures/fig9_human_vs_model")
+save_figure(accuracy_by_p_figure(accuracy_by_p(table, stage.p_edges), note),
+            "figures/human_accuracy_by_p")
+Image("figures/fig9_human_vs_model.png")
+
+# %%
+single = subject_accuracy(answers)
+metrics = {"simulated_panel": stage.responses is None, "n_pairs": int(len(table)),
+           "n_subjects": int(len(single)),
+           "majority_accuracy": float(versus.loc[0, "human_majority (%)"]),
+           "model_accuracy_same_pairs": float(versus.loc[0, "model (%)"]),
+           "mcnemar_p": float(versus.loc[0, "mcnemar_p"]),
+           "single_mean_pct": float(100 * single.mean()), "single_std_pct": float(100 * single.std())}
+write_json("results/human/metrics.json", metrics)
+metrics
