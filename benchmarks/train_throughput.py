@@ -4,14 +4,19 @@ CPU (default): the default TrainConfig (smallcnn, ``synthetic`` preset, 64 pairs
 the default synthetic data, ``--threads`` torch threads; prints pairs/s both ways and their
 ratio (target >= 0.8). Pipeline = PairBatchSampler -> PairBatches (decode with images.open_rgb,
 flip, uint8) -> DataLoader -> normalise -> forward/backward/Adam. Preloaded = the same batches
-decoded beforehand and kept in memory.
+decoded beforehand and kept in memory. The pipeline runs ``--rounds`` times over the same
+batches: ``cold`` decodes every image; with ``--cache-mib`` > 0 the later passes (``warm``)
+take the pixels from PairBatches' decoded-image cache (0: no cache, every pass decodes).
+Each pipeline step is followed by the same step of a second model on the preloaded batch, so
+both sides see the same machine load (on a shared machine, timing them one after the other
+measured ratios anywhere from 0.2 to 1.0); each pass reports its own ratio.
 
 GPU (``--gpu``): ResNet-50 at 224 px, bf16 autocast, channels_last, Adam; training images/s
 on synthetic tensors already on the device (target >= 2,500 on one H200), plus the full
 pipeline with ``--workers`` DataLoader workers on the ``paper`` preset when ``--pairs`` data
 exist.
 
-    python benchmarks/train_throughput.py [--steps 30 --threads 2 --workers 0]
+    python benchmarks/train_throughput.py [--steps 30 --threads 2 --workers 0 --cache-mib 0]
     python benchmarks/train_throughput.py --gpu [--steps 50 --batch-pairs 64 --compile]
 """
 
@@ -49,25 +54,51 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def pipeline_vs_preloaded(cfg: TrainConfig, steps: int, pairs_path, posts_path, root):
+def _interleaved(loader, preloaded, pipe_run, pre_run, device, warmup=3) -> tuple[float, float]:
+    """Seconds per step (pipeline incl. fetching the batch, preloaded) after ``warmup`` steps;
+    ``*_run(batch)`` is one training step of that side's own model."""
+    pipe = pre = 0.0
+    batches = iter(loader)
+    for i, ready in enumerate(preloaded):
+        _sync(device)
+        start = time.perf_counter()
+        pipe_run(next(batches))
+        _sync(device)
+        middle = time.perf_counter()
+        pre_run(ready)
+        _sync(device)
+        if i >= warmup:
+            pipe, pre = pipe + middle - start, pre + time.perf_counter() - middle
+    steps = len(preloaded) - warmup
+    return pipe / steps, pre / steps
+
+
+def pipeline_vs_preloaded(cfg: TrainConfig, steps: int, pairs_path, posts_path, root,
+                          cache_mib: int = 0, rounds: int = 2) -> list[tuple[float, float]]:
+    """(pipeline, preloaded) seconds per step of each of ``rounds`` passes; the first is cold,
+    the later ones read PairBatches' decoded-image cache when ``cache_mib`` > 0."""
     pairs = pd.read_parquet(pairs_path)
     posts = pd.read_parquet(posts_path, columns=["post_id", "image"])
     train = pair_set(pairs, posts, root, "train")
     device = pick_device(cfg.device)
     transform = make_transform(cfg.preset, train=True)
-    dataset = PairBatches(train, transform, seed=0)
+    dataset = PairBatches(train, transform, seed=0, cache_bytes=cache_mib << 20)
     sampler = PairBatchSampler(len(train), cfg.batch_pairs, seed=0, budget=cfg.batch_pairs * steps)
     loader = DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=cfg.num_workers,
-                        pin_memory=device.type == "cuda")
+                        pin_memory=device.type == "cuda",
+                        persistent_workers=cfg.num_workers > 0)  # workers keep their cache
     amp, loss_fn = cfg.amp and device.type == "cuda", get_loss(cfg.loss)
-    results = {}
-    for name in ("preloaded", "pipeline"):
+    preloaded = [PairBatches(train, transform, seed=0)[item] for item in sampler]
+
+    def runner():
         model = initial_model(cfg, 0).to(device, memory_format=torch.channels_last)
         optimizer, _ = make_optimizer(model, cfg)
-        batches = [dataset[item] for item in sampler] if name == "preloaded" else loader
-        results[name] = _timed(batches, model, optimizer, loss_fn, device, amp,
-                               transform.normalize_batch)
-    return results
+        return lambda batch: train_step(model, batch, optimizer, loss_fn, device, amp,
+                                        transform.normalize_batch)
+
+    pipe_run, pre_run = runner(), runner()
+    passes = [_interleaved(loader, preloaded, pipe_run, pre_run, device) for _ in range(rounds)]
+    return passes, dataset.cached_bytes / 2**20
 
 
 def gpu_synthetic(steps: int, batch_pairs: int, compile_: bool) -> float:
@@ -98,6 +129,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--batch-pairs", type=int, default=64)
+    parser.add_argument("--cache-mib", type=int, default=0,
+                        help="PairBatches decoded-image cache budget in MiB (0: off)")
+    parser.add_argument("--rounds", type=int, default=2, help="pipeline passes (>= 1)")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--pairs", default="data/pairs/pairs.parquet")
     parser.add_argument("--posts", default="data/simulate/posts.parquet")
@@ -112,13 +146,17 @@ def main(argv=None) -> None:
               f"{rate:,.0f} images/s (batch {2 * args.batch_pairs} images; target >= 2,500)")
         return
     cfg = TrainConfig(num_workers=args.workers, batch_pairs=args.batch_pairs, device="cpu")
-    res = pipeline_vs_preloaded(cfg, args.steps, args.pairs, args.posts, args.image_root)
-    pre, pipe = cfg.batch_pairs / res["preloaded"], cfg.batch_pairs / res["pipeline"]
+    passes, cached_mib = pipeline_vs_preloaded(cfg, args.steps, args.pairs, args.posts,
+                                               args.image_root, args.cache_mib, args.rounds)
     print(f"CPU, {args.threads} threads, {args.workers} workers, {cfg.backbone}/{cfg.preset}, "
-          f"{cfg.batch_pairs} pairs/step, {args.steps} steps")
-    print(f"preloaded tensors: {pre:,.1f} pairs/s ({res['preloaded'] * 1e3:.0f} ms/step)")
-    print(f"full pipeline:     {pipe:,.1f} pairs/s ({res['pipeline'] * 1e3:.0f} ms/step)")
-    print(f"ratio pipeline/preloaded: {pipe / pre:.3f} (target >= 0.8)")
+          f"{cfg.batch_pairs} pairs/step, {args.steps} steps, cache {args.cache_mib} MiB "
+          f"({cached_mib:.0f} MiB used)")
+    for k, (pipe, pre) in enumerate(passes):
+        name = "cold (decoding)" if k == 0 else \
+            "warm (cached)" if args.cache_mib else "again (decoding)"
+        print(f"pass {k + 1}, {name}: pipeline {cfg.batch_pairs / pipe:,.1f} pairs/s "
+              f"({pipe * 1e3:.0f} ms/step), preloaded {cfg.batch_pairs / pre:,.1f} pairs/s "
+              f"({pre * 1e3:.0f} ms/step); ratio {pre / pipe:.3f} (target >= 0.8)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ batches an uninterrupted one would.
 A batch holds the distinct images of its pairs once (``images`` (U, 3, H, W) uint8, normalised
 on the device by ``Transform.normalize_batch``) with index vectors
 ``first``/``second`` (B,) into them: unique ids -> one forward -> gather.
+
+Small datasets can skip decoding after the first epoch: :class:`PairBatches` keeps the decoded
+8-bit RGB pixels of up to ``cache_bytes`` bytes of images (first come, first kept, never
+evicted, so the cache's content depends only on the batches seen). A cached image goes through
+the same transform as a freshly decoded one, so batches are bit-identical with or without it.
+Each DataLoader worker has its own cache, lost with the worker unless workers persist.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset, Sampler
+
+from PIL import Image
 
 from .images import open_rgb
 from .presets import Transform
@@ -116,12 +124,17 @@ class PairBatchSampler(Sampler):
 
 
 class PairBatches(Dataset):
-    """Decodes one batch of pairs; indexed by the items :class:`PairBatchSampler` yields."""
+    """Decodes one batch of pairs; indexed by the items :class:`PairBatchSampler` yields.
+
+    Args:
+        cache_bytes: memory budget of the decoded-image cache (module docstring); 0: off.
+    """
 
     def __init__(self, pairs: PairSet, transform: Transform, seed: int,
-                 flips: np.ndarray | None = None):
+                 flips: np.ndarray | None = None, cache_bytes: int = 0):
         self.pairs, self.transform, self.seed = pairs, transform, seed
         self.flips = np.zeros(len(pairs), dtype=bool) if flips is None else flips
+        self.cache_bytes, self.cached_bytes, self._cache = int(cache_bytes), 0, {}
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -135,11 +148,26 @@ class PairBatches(Dataset):
         unique, inverse = np.unique(np.concatenate([first, second]), return_inverse=True)
         gen = torch.Generator().manual_seed(int(np.random.SeedSequence(
             [self.seed, epoch, batch_no]).generate_state(1)[0]))
-        images = torch.stack([self.transform.to_uint8(open_rgb(self.pairs.paths[k]), gen)
-                              for k in unique])  # (U, 3, H, W) uint8; normalised on the device
-        return {"images": images, "first": torch.from_numpy(inverse[:len(first)]),
-                "second": torch.from_numpy(inverse[len(first):]),
+        to_uint8 = self.transform.to_uint8
+        images = torch.stack([to_uint8(self.image(k), gen)
+                              for k in unique.tolist()])  # (U, 3, H, W) uint8; normalised later
+        inverse = torch.from_numpy(inverse)
+        return {"images": images, "first": inverse[:len(first)], "second": inverse[len(first):],
                 "target": torch.from_numpy(target)}
+
+    def image(self, k: int) -> Image.Image:
+        """Image ``k`` of ``pairs.paths`` as RGB, from the cache when it holds it."""
+        pixels = self._cache.get(k)
+        if pixels is not None:
+            return Image.fromarray(pixels, "RGB")  # a copy: the cached array is never written
+        image = open_rgb(self.pairs.paths[k])
+        size = image.width * image.height * 3
+        if self.cached_bytes + size <= self.cache_bytes:
+            pixels = np.asarray(image)  # (H, W, 3) uint8
+            pixels.flags.writeable = False
+            self._cache[k] = pixels
+            self.cached_bytes += size
+        return image
 
 
 class ImageFiles(Dataset):
