@@ -12,6 +12,7 @@ byte-identical files.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -22,10 +23,12 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from .io import write_text
 from .sim_content import CATEGORIES
 from .sim_shapes import SHAPES, background
 
 BATCH = 128
+MANIFEST = "images.md5"  # next to images/: one 'md5  relative/path' line per file
 
 
 def _luminance(img: np.ndarray) -> np.ndarray:
@@ -111,7 +114,10 @@ def render_images(posts: pd.DataFrame, truth: pd.DataFrame, out_dir, size: int,
     """Render and write the image of every post whose ``image`` path is non-empty.
 
     Files are written into ``images.partial/`` and moved to ``images/`` when all are done, so an
-    interrupted run never leaves a half-filled image folder. Returns the images folder.
+    interrupted run never leaves a half-filled image folder. Then ``images.md5`` lists the MD5
+    of every file (``md5sum`` format, posts-table order): stages that read the images depend on
+    that one small file instead of walking 10^5 files on every ``dvc status``.
+    Returns the images folder.
     """
     out_dir = Path(out_dir)
     final, staging = out_dir / "images", out_dir / "images.partial"
@@ -121,16 +127,20 @@ def render_images(posts: pd.DataFrame, truth: pd.DataFrame, out_dir, size: int,
     rows = truth.iloc[wanted]
     for shard in sorted({p.split("/")[1] for p in paths}):
         (staging / shard).mkdir(parents=True, exist_ok=True)
+    manifest = []
     bar = tqdm(total=len(wanted), desc="render images", unit="img", disable=not progress)
     for start in range(0, len(wanted), BATCH):
         batch = rows.iloc[start:start + BATCH]
         pixels = render_batch(batch, size, cast_strength)
         for img, path, quality in zip(pixels, paths[start:start + BATCH],
                                       batch["jpeg_quality"].to_numpy()):
+            data = encode_jpeg(img, quality)
             with open(staging / path.split("/", 1)[1], "wb") as fh:
-                fh.write(encode_jpeg(img, quality))
+                fh.write(data)
+            manifest.append(f"{hashlib.md5(data).hexdigest()}  {path}\n")
         bar.update(len(batch))
     bar.close()
     shutil.rmtree(final, ignore_errors=True)
     os.replace(staging, final)
+    write_text(out_dir / MANIFEST, "".join(manifest))
     return final

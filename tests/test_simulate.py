@@ -8,6 +8,7 @@ not by reading back the simulator's own bookkeeping.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -71,6 +72,12 @@ def test_output_is_a_valid_posts_table_with_images(tmp_path):
     assert len(list((tmp_path / "images").rglob("*.jpg"))) == len(posts)
     truth = pd.read_parquet(tmp_path / "truth.parquet")
     assert list(truth["post_id"]) == list(posts["post_id"])
+    # The manifest lists every file with the MD5 of its bytes, in posts-table order.
+    lines = (tmp_path / "images.md5").read_text().splitlines()
+    assert [line.split("  ")[1] for line in lines] == list(posts["image"])
+    for line in lines[:20]:
+        digest, rel = line.split("  ")
+        assert hashlib.md5((tmp_path / rel).read_bytes()).hexdigest() == digest
 
 
 def test_only_image_posts_get_files_when_asked(tmp_path):

@@ -1,0 +1,150 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Stage `evaluate`: the comparison of Fig. 4 and the figures of the results (paper Sec. 4)
+#
+# Every method is scored on the same test PDIPs of the **simulated platform**: pairwise accuracy
+# with n, a 95 % bootstrap interval and the exact McNemar test against ours. The closed tools
+# and Hessel17 cannot be re-run; their rows carry the paper's numbers, marked as such. The
+# human row is the simulated panel of the `human` stage, on its own 200 test pairs.
+
+# %% tags=["parameters"]
+base = {"seed": 0}
+pairs = {}
+train = {}
+evaluate = {}
+checkpoint = "models/train/best.pt"
+
+# %%
+import numpy as np
+import pandas as pd
+from IPython.display import Image, display
+from i2pa_core import baselines
+from i2pa_core.config import from_mapping
+from i2pa_core.human_analysis import final_answers, pair_table
+from i2pa_core.human_plan import read_plan
+from i2pa_core.human_store import read_responses
+from i2pa_core.io import write_json, write_parquet, write_table, write_text
+from i2pa_core.models import load_scorer
+from i2pa_core.paper_figures import post_card, sample_pdips, siamese_diagram
+from i2pa_core.paper_figures_eval import (category_scores, comparison_bars, fit_gaussian,
+                                          gradcam_grid, level_examples, score_histogram,
+                                          select_levels)
+from i2pa_core.plotting import SIMULATED_NOTE, save_figure
+from i2pa_core.posts import read_posts
+from i2pa_core.scoring import ScoreReference
+from i2pa_core.stage_evaluate import (EvaluateStage, card_row, comparison_metrics,
+                                      comparison_table, gradcam_examples, handcrafted_scores,
+                                      human_row, image_loader, percent_table, user_inputs)
+from i2pa_core.stage_pairs import PairsStage, read_truth
+
+stage = from_mapping(EvaluateStage, evaluate, "evaluate")
+pairs_stage = from_mapping(PairsStage, pairs, "pairs")
+seed = base["seed"]
+image_root = "data/simulate"
+pdips = pd.read_parquet("data/pairs/pairs.parquet")
+posts = read_posts(pairs_stage.posts)
+truth = read_truth(pairs_stage.truth)
+test = pdips[pdips["split"] == "test"].reset_index(drop=True)
+model, meta = load_scorer(checkpoint)
+preset = meta["preset"]
+reference = ScoreReference.from_meta(meta)
+ours = pd.read_parquet("models/train/test_scores.parquet").set_index("post_id")["score"]
+loader = image_loader(posts, image_root)
+stage
+
+# %% [markdown]
+# ## The baselines, re-run
+# Khosla14-style hand-crafted features (colour histogram, colour-patch statistics, gradients,
+# LBP, GIST-like Gabor energies) with two linear learners, and the aesthetics proxy standing in
+# for the closed commercial tools. Each learner's penalty is chosen on validation PDIPs.
+
+# %%
+handcrafted, alpha_table = handcrafted_scores(pdips, posts, image_root, stage, seed)
+alpha_table
+
+# %%
+ids = pd.unique(pd.concat([test["a_post_id"], test["b_post_id"]]))
+scores = {"Random": baselines.random_scores(ids, np.random.default_rng([seed, 4])),
+          **handcrafted, "Ours": ours}
+if truth is not None:
+    scores["Oracle (hidden intrinsic score)"] = baselines.oracle_scores(truth)
+
+# %% [markdown]
+# ## Humans (simulated panel) on their own test pairs
+
+# %%
+plan = read_plan("data/human/plan.json")
+answers = final_answers(read_responses("data/human/responses.csv"), plan)
+human = human_row(pair_table(answers), ours, seed, "Human majority (simulated panel)")
+human
+
+# %% [markdown]
+# ## Fig. 4 and its table
+
+# %%
+comparison = comparison_table(scores, test, "Ours", [human], seed)
+caption = (f"Pairwise accuracy on the test PDIPs (re-run rows: n pairs, 95 % bootstrap CI, exact "
+           f"McNemar p against ours; the human row uses its own {human['n']} test pairs). Rows "
+           "marked 'paper' are reported in the paper, not re-run. " + SIMULATED_NOTE)
+write_table("figures/fig4_comparison", percent_table(comparison), caption, float_format="{:.4g}")
+save_figure(comparison_bars(comparison), "figures/fig4_comparison", caption=SIMULATED_NOTE)
+display(percent_table(comparison))
+Image("figures/fig4_comparison.png")
+
+# %% [markdown]
+# ## Fig. 1-3: a post card, sample PDIPs, the architecture
+
+# %%
+rng = np.random.default_rng([seed, 1])
+card_id = stage.card_post or str(rng.choice(ids))
+save_figure(post_card(card_row(posts, card_id), loader(card_id), float(reference.to_100(ours[card_id]))),
+            "figures/fig1_post_card", caption=SIMULATED_NOTE)
+save_figure(sample_pdips(test, posts, loader, rng), "figures/fig2_sample_pdips",
+            caption=SIMULATED_NOTE)
+save_figure(siamese_diagram(meta["backbone"]), "figures/fig3_architecture")
+Image("figures/fig1_post_card.png")
+
+# %% [markdown]
+# ## Fig. 5-7: the score distribution, five levels, Grad-CAM
+
+# %%
+test_scores = ours.loc[ids]
+mean, sd = fit_gaussian(test_scores)
+save_figure(score_histogram(test_scores), "figures/fig5_score_histogram", caption=SIMULATED_NOTE)
+save_figure(level_examples(select_levels(test_scores, stage.per_level), loader),
+            "figures/fig6_levels", caption=SIMULATED_NOTE)
+save_figure(gradcam_grid(**gradcam_examples(model, posts, image_root, test_scores,
+                                             stage.n_gradcam, preset)),
+            "figures/fig7_gradcam", caption=SIMULATED_NOTE)
+if truth is not None:
+    category = truth.set_index("post_id")["category"]
+    save_figure(category_scores(test_scores, category), "figures/category_scores",
+                caption=SIMULATED_NOTE)
+Image("figures/fig7_gradcam.png")
+
+# %% [markdown]
+# ## User-supplied pairs and photos (params `evaluate.user_pairs`, `evaluate.user_folder`)
+
+# %%
+user_summary, user_scores = user_inputs(stage, model, preset, reference, seed)
+write_text("results/evaluate/user_scores.csv", user_scores.to_csv(index=False))
+user_summary
+
+# %%
+metrics = {"simulated": truth is not None, "comparison": comparison_metrics(comparison),
+           "score_mean": mean, "score_std": sd, **user_summary}
+write_json("results/evaluate/metrics.json", metrics)

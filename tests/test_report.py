@@ -1,0 +1,54 @@
+"""The README results block: read metrics, render rows, splice between the markers."""
+
+import json
+
+import pytest
+
+from i2pa_core import report as R
+
+
+def _write(root, stage, obj):
+    (root / stage).mkdir(parents=True, exist_ok=True)
+    (root / stage / "metrics.json").write_text(json.dumps(obj))
+
+
+def test_splice_replaces_only_the_block_between_the_markers():
+    readme = f"intro\n{R.BEGIN}\nold table\n{R.END}\nafter\n"
+    out = R.splice(readme, "new table\n")
+    assert out == f"intro\n{R.BEGIN}\nnew table\n{R.END}\nafter\n"
+    assert R.splice(out, "new table\n") == out  # idempotent
+    with pytest.raises(ValueError, match="README.md"):
+        R.splice("no markers here", "x")
+
+
+def test_rows_come_from_the_metrics_files_with_ci_and_n(tmp_path):
+    _write(tmp_path, "train", {"test_accuracy": 94.56, "test_ci_low": 93.92,
+                               "test_ci_high": 95.14, "test_n": 5000, "oracle_accuracy": 95.68})
+    _write(tmp_path, "evaluate", {"simulated": True, "comparison": {
+        "Random": {"accuracy": 50.3, "ci_low": 48.9, "ci_high": 51.7, "n": 5000}}})
+    rows = R.result_rows(R.read_metrics(tmp_path))
+    by_name = {r[0]: r for r in rows}
+    assert by_name["ours, test accuracy"][2] == "94.56 % [93.92, 95.14], n = 5,000"
+    assert by_name["Random"][2] == "50.30 % [48.90, 51.70], n = 5,000"
+    assert by_name["oracle (hidden intrinsic score), same pairs"][2] == "95.68 %"
+    assert "posts / users" not in by_name  # no simulate metrics: no row, nothing invented
+    assert "simulated platform" in R.render(R.read_metrics(tmp_path))
+
+
+def test_main_writes_summary_and_readme_and_refuses_a_readme_without_markers(tmp_path, capsys):
+    results = tmp_path / "results"
+    _write(results, "human", {"single_mean_pct": 67.8, "single_std_pct": 4.5})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{R.BEGIN}\n{R.END}\n")
+    summary = tmp_path / "summary.md"
+    args = ["--results", str(results), "--summary", str(summary), "--readme", str(readme)]
+    assert R.main(args) == 0
+    assert "67.8 ± 4.5 %" in summary.read_text()
+    assert summary.read_text() in readme.read_text()
+    readme.write_text("# no markers\n")
+    assert R.main(args) == 2
+    assert "markers" in capsys.readouterr().err
+    (results / "human" / "metrics.json").write_text("{broken")
+    readme.write_text(f"{R.BEGIN}\n{R.END}\n")
+    assert R.main(args) == 2
+    assert "metrics.json" in capsys.readouterr().err
