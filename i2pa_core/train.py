@@ -126,7 +126,8 @@ def train_epoch(model, loader, optimizer, loss_fn, device, amp: bool, seed: int,
 
 def _loader(dataset, sampler, cfg: TrainConfig, device: torch.device) -> DataLoader:
     return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=cfg.num_workers,
-                      pin_memory=device.type == "cuda", persistent_workers=False,
+                      pin_memory=device.type == "cuda",
+                      persistent_workers=cfg.num_workers > 0 and cfg.cache_mib > 0,
                       prefetch_factor=4 if cfg.num_workers else None)
 
 
@@ -207,7 +208,8 @@ def _prepare(cfg, pairs, posts, image_root, out_dir: Path, seed, resume, dist: D
                                cfg.max_train_pairs, dist.rank, dist.world)
     transform = make_transform(cfg.preset, train=True)
     dataset = PairBatches(train_set, transform, seed,
-                          noise_flips(len(train_set), cfg.label_noise, seed))
+                          noise_flips(len(train_set), cfg.label_noise, seed),
+                          cache_bytes=cfg.cache_mib * 2**20)
     run = _Run(model, None, optimizer, scheduler, sampler, _loader(dataset, sampler, cfg, device),
                transform.normalize_batch, val_set, device)
     if resume and (out_dir / "last.pt").is_file():

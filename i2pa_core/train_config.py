@@ -35,6 +35,7 @@ class TrainConfig:
     swap_pairs: bool = True           # randomise (A, B) order per pair so labels are 1 and 0
     compile: bool = False             # torch.compile the scorer (CUDA)
     num_workers: int = 0              # DataLoader worker processes (0: decode in the main one)
+    cache_mib: int = 512              # decoded-image cache per loader process, MiB; 0: off
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA > MPS > CPU
     threads: int | None = None        # torch CPU threads (None: torch's default)
     amp: bool = True                  # bf16 autocast on CUDA (ignored elsewhere)
@@ -49,6 +50,8 @@ class TrainConfig:
             raise ValueError("learning rates must be > 0")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.cache_mib < 0:
+            raise ValueError(f"cache_mib must be >= 0, got {self.cache_mib}")
         _check_name("backbone", self.backbone)
         _check_name("preset", self.preset)
         _check_name("loss", self.loss)
@@ -69,7 +72,7 @@ PROFILES: dict[str, dict] = {
     "paper": {"backbone": "resnet50", "pretrained": True, "preset": "paper", "loss": "bce",
               "epochs": 30, "batch_pairs": 64, "lr": 1e-5, "lr_head": 1e-4,
               "weight_decay": 1e-4, "lr_decay": 0.95, "device": "cuda", "num_workers": 8,
-              "compile": True, "eval_batch": 512},
+              "cache_mib": 0, "compile": True, "eval_batch": 512},
 }
 
 

@@ -145,6 +145,8 @@ def test_train_config_parses_and_fails_loudly():
         train_config({"epoch": 3})
     with pytest.raises(ConfigError, match="backbone"):
         train_config({"backbone": "resnet9000"})
+    with pytest.raises(ConfigError, match="cache_mib"):
+        train_config({"cache_mib": -1})
 
 
 def test_two_learning_rates_and_decay():
