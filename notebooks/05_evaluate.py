@@ -26,6 +26,7 @@ base = {"seed": 0}
 pairs = {}
 train = {}
 evaluate = {}
+simulate = {}
 checkpoint = "models/train/best.pt"
 
 # %%
@@ -34,6 +35,9 @@ import pandas as pd
 from IPython.display import Image, display
 from i2pa_core import baselines
 from i2pa_core.config import from_mapping
+from i2pa_core.generalise import GeneraliseConfig
+from i2pa_core.pairs_config import PDIPConfig
+from i2pa_core.simulate import SimulateConfig
 from i2pa_core.human_analysis import final_answers, pair_table
 from i2pa_core.human_plan import read_plan
 from i2pa_core.human_store import read_responses
@@ -47,8 +51,9 @@ from i2pa_core.plotting import SIMULATED_NOTE, save_figure
 from i2pa_core.posts import read_posts
 from i2pa_core.scoring import ScoreReference
 from i2pa_core.stage_evaluate import (EvaluateStage, card_row, comparison_metrics,
-                                      comparison_table, gradcam_examples, handcrafted_scores,
-                                      human_row, image_loader, percent_table, user_inputs)
+                                      comparison_table, generalisation_rows, generalise_in_scratch,
+                                      gradcam_examples, handcrafted_scores, human_row,
+                                      image_loader, percent_table, user_inputs)
 from i2pa_core.stage_pairs import PairsStage, read_truth
 
 stage = from_mapping(EvaluateStage, evaluate, "evaluate")
@@ -144,7 +149,27 @@ user_summary, user_scores = user_inputs(stage, model, preset, reference, seed)
 write_text("results/evaluate/user_scores.csv", user_scores.to_csv(index=False))
 user_summary
 
+# %% [markdown]
+# ## Generalisation to other platforms (paper Sec. 4.3, Reddit and Flickr)
+# The model trained on the instagram variant scores two other simulated platforms, whose
+# audiences like other things (another taste of the intrinsic score), and a fresh instagram
+# platform as the in-domain control; on each, our PDIPs and the paper's Flickr construction
+# (the most against the least popular images by normalised popularity, paired at random).
+
+# %%
+generalisation = generalise_in_scratch(
+    model, preset, from_mapping(GeneraliseConfig, stage.generalise, "evaluate.generalise"), seed,
+    from_mapping(SimulateConfig, simulate, "simulate"),
+    from_mapping(PDIPConfig, pairs["rules"], "pairs.rules"))
+general_table, general_entries = generalisation_rows(generalisation)
+write_table("figures/generalisation", general_table,
+            "Pairwise accuracy of the model trained on the instagram variant on other simulated "
+            "platforms (n pairs, 95 % bootstrap CI; oracle = the hidden intrinsic score). "
+            + SIMULATED_NOTE)
+generalisation
+
 # %%
 metrics = {"simulated": truth is not None, "comparison": comparison_metrics(comparison),
-           "score_mean": mean, "score_std": sd, **user_summary}
+           "score_mean": mean, "score_std": sd, "generalisation": general_entries,
+           **user_summary}
 write_json("results/evaluate/metrics.json", metrics)

@@ -20,7 +20,9 @@ TINY = {
     "train": {"epochs": 1},
     "human": {"plan": {"n_pairs": 10, "session_pairs": 5}, "panel": {"n_subjects": 6,
                                                                    "n_female": 3}},
-    "evaluate": {"khosla_train_pairs": 200, "khosla_val_pairs": 20},
+    "evaluate": {"khosla_train_pairs": 200, "khosla_val_pairs": 20,
+                 "generalise": {"variants": ["flickr"], "n_users": 20, "flickr_n": 50,
+                                "max_pdips": 50}},
 }
 
 
@@ -68,7 +70,7 @@ def test_dvc_repro_on_tiny_params(tmp_path):
                      "data/simulate/posts.parquet", "models/train/best.pt",
                      "figures/table4_human.md", "figures/fig9_human_vs_model.png",
                      "figures/fig4_comparison.md", "figures/fig7_gradcam.png",
-                     "figures/results_summary.md"]:
+                     "figures/generalisation.md", "figures/results_summary.md"]:
         assert (tmp_path / artifact).is_file(), artifact
 
     summary = (tmp_path / "figures/results_summary.md").read_text()

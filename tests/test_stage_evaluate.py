@@ -140,3 +140,19 @@ def test_comparison_metrics_are_percent_and_paper_rows_have_no_n():
     assert out["Ours"]["accuracy"] == pytest.approx(90.0) and out["Ours"]["n"] == 100
     assert out["Ours"]["ci_low"] == pytest.approx(85.0)
     assert out["Paper"]["n"] is None and out["Paper"]["source"] == "paper"
+
+
+def test_generalisation_rows_are_percent_with_the_paper_where_comparable():
+    table = pd.DataFrame({"variant": ["reddit", "flickr"], "construction": ["pdip", "pdip"],
+                          "n": [100, 50], "accuracy": [0.7, 0.8], "ci_low": [0.6, 0.7],
+                          "ci_high": [0.8, 0.9], "oracle_accuracy": [0.9, 0.95],
+                          "oracle_ci_low": [0.85, 0.9], "oracle_ci_high": [0.95, 1.0],
+                          "simulate_s": [1.0, 2.0], "score_s": [3.0, 4.0]})
+    out, entries = E.generalisation_rows(table)
+    assert "simulate_s" not in out.columns and "score_s" not in out.columns
+    assert out["accuracy (%)"].tolist() == pytest.approx([70.0, 80.0])
+    assert out["paper"].iloc[0].startswith("58.9 %") and out["paper"].iloc[1] == "-"
+    assert entries[0] == {"label": "reddit platform, pdip pairs", "accuracy": pytest.approx(70.0),
+                          "ci_low": pytest.approx(60.0), "ci_high": pytest.approx(80.0),
+                          "n": 100, "oracle": pytest.approx(90.0),
+                          "paper": E.PAPER_GENERALISATION[("reddit", "pdip")]}
