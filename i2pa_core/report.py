@@ -17,7 +17,7 @@ from .io import write_text
 
 BEGIN = "<!-- results:begin (written by `dvc repro`, stage report; do not edit by hand) -->"
 END = "<!-- results:end -->"
-STAGES = ("simulate", "pairs", "train", "human", "evaluate", "ablate")
+STAGES = ("simulate", "pairs", "train", "human", "evaluate", "tables")
 
 
 def read_metrics(results: Path) -> dict[str, dict]:
@@ -95,9 +95,9 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     for entry in metrics.get("evaluate", {}).get("generalisation", []):
         rows.append((f"generalisation: {entry['label']}", entry.get("paper", "-"),
                      _pct(entry), "results/evaluate/metrics.json"))
-    for entry in metrics.get("ablate", {}).get("rows", []):
+    for entry in metrics.get("tables", {}).get("rows", []):
         rows.append((entry["label"], entry.get("paper", "-"), _pct(entry),
-                     "results/ablate/metrics.json"))
+                     "results/tables/metrics.json"))
     return rows
 
 
