@@ -103,6 +103,16 @@ def _standardisation() -> tuple[float, float]:
     return float(raw.mean()), float(raw.std())
 
 
+@functools.lru_cache(maxsize=None)
+def niche_standardisation(variant: str, concentration: float) -> tuple[float, float]:
+    """Mean and sd of a user's niche appeal (favourite shares @ the variant's category taste)
+    over a fixed reference sample of users (seed-independent)."""
+    rng = np.random.default_rng(np.random.SeedSequence(20190702))
+    favourites = rng.dirichlet(concentration * CATEGORY_FREQ * len(CATEGORIES), 200_000)
+    niche = favourites @ np.asarray(VARIANTS[variant].category)
+    return float(niche.mean()), float(niche.std())
+
+
 def intrinsic_score(category: np.ndarray, attrs: dict[str, np.ndarray],
                     variant: str = "instagram") -> np.ndarray:
     """Hidden intrinsic score q of each image; mean 0 / sd 1 on the default variant."""

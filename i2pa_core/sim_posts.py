@@ -3,7 +3,8 @@
 Log-likes of a post (natural log, the ``S`` of PAPER.md §2) is the sum of
 
 * the user term: log followers *at upload time* (followers grow exponentially, so older posts
-  saw a smaller audience) plus ``likes_intercept`` (log engagement rate);
+  saw a smaller audience) plus ``likes_intercept`` (log engagement rate) and the user's hidden
+  engagement (:mod:`.sim_users`: it runs against the appeal of the user's niche);
 * ``q_effect * q``, the intrinsic (visual) part;
 * ``hour_effect * cos(2 pi (hour - 20) / 24)``: evening posts do better;
 * ``log(1 - exp(-age / growth_tau_days))``: likes of young posts are still growing;
@@ -41,7 +42,8 @@ def _log_likes(cfg, users: pd.DataFrame, user_index: np.ndarray, age_days: np.nd
     """The designed log-likes and its parts (kept in the truth table for validation)."""
     log_followers = users["log_followers"].to_numpy()[user_index]
     growth = users["follower_growth"].to_numpy()[user_index]
-    user_term = cfg.likes_intercept + log_followers - growth * age_days
+    engagement = users["engagement"].to_numpy()[user_index]  # hidden (sim_users)
+    user_term = cfg.likes_intercept + engagement + log_followers - growth * age_days
     media_term = np.array([0.0, cfg.carousel_effect, cfg.video_effect])[media]
     caption_term = (cfg.hot_hashtag_effect * features["hot_hashtag"]
                     + cfg.celebrity_effect * features["celebrity"])

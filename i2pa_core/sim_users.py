@@ -1,9 +1,18 @@
-"""Synthetic users: audience size, habits and a personal visual style.
+"""Synthetic users: audience size, engagement, habits and a personal visual style.
 
-The confound the paper fights is built in here: a user's log-follower count correlates with
-the *warmth* of their colour cast (a style visible in every image they post), but not with their
-favourite subjects and hence not with the intrinsic appeal q of their images. A model trained on
-absolute likes can therefore score well by recognising popular users' style.
+The confounds the paper fights are built in here:
+
+* a user's log-follower count correlates with the *warmth* of their colour cast (a style
+  visible in every image they post), but not with their favourite subjects and hence not with
+  the intrinsic appeal q of their images: a model trained on absolute likes can score well by
+  recognising popular users' style;
+* each user has a hidden *engagement* (ln likes per follower, sd ``engagement_sd``; real rates
+  span about 0.3-15 %) that is in no column of the posts table and runs *against* the appeal of
+  the user's niche (corr ``engagement_niche_corr`` with favourites @ category taste): meme or
+  food accounts engage their audience more than selfie accounts, although within one account a
+  selfie may be the better image. Between users, absolute likes then reward what within a user
+  they punish (a Simpson's paradox), so a model of absolute likes learns the wrong sign for the
+  content; PDIPs compare posts of one user, where engagement cancels.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .sim_captions import Combos, sample_combos
-from .sim_content import CATEGORIES, CATEGORY_FREQ
+from .sim_content import CATEGORIES, CATEGORY_FREQ, VARIANTS, niche_standardisation
 
 
 def sample_users(rng: np.random.Generator, cfg, first_user: int, n: int,
@@ -45,6 +54,11 @@ def sample_users(rng: np.random.Generator, cfg, first_user: int, n: int,
     lag_days = rng.uniform(cfg.crawl_lag_min_days, cfg.crawl_lag_max_days, n)
     history_posts = rng.poisson(rate * rng.uniform(0.0, 1500.0, n))
     favourites = rng.dirichlet(cfg.favourite_concentration * CATEGORY_FREQ * len(CATEGORIES), n)
+    mean, sd = niche_standardisation(cfg.variant, cfg.favourite_concentration)
+    niche = (favourites @ np.asarray(VARIANTS[cfg.variant].category) - mean) / sd
+    rho_e = cfg.engagement_niche_corr
+    own = rng.spawn(1)[0].standard_normal(n)  # a child stream: every other draw is unchanged
+    engagement = cfg.engagement_sd * (rho_e * niche + np.sqrt(1.0 - rho_e**2) * own)
     k = cfg.habits_per_user
     habits = sample_combos(rng, n * k, cfg.hashtag_prob, cfg.mention_prob)
     habit_weights = rng.dirichlet(np.full(k, 0.8), n)
@@ -59,6 +73,7 @@ def sample_users(rng: np.random.Generator, cfg, first_user: int, n: int,
         "download_s": np.floor(span_end_s + lag_days * 86400.0),
         "warmth": warmth,
         "tint": tint,
+        "engagement": engagement,
     })
     for j, name in enumerate(CATEGORIES):
         users[f"fav_{name}"] = favourites[:, j]

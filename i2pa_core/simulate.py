@@ -54,7 +54,9 @@ class SimulateConfig:
     followers_tail_df: float = 8.0
     warmth_follower_corr: float = 0.5  # corr(colour-cast warmth, ln followers): the confound
     follower_growth_per_day: float = 0.002  # mean exponential audience growth rate
-    favourite_concentration: float = 1.0    # Dirichlet concentration of favourite subjects
+    favourite_concentration: float = 0.5    # Dirichlet concentration of favourite subjects
+    engagement_sd: float = 1.0        # sd of a user's hidden ln engagement (likes per follower)
+    engagement_niche_corr: float = -0.9  # its corr with the appeal of the user's niche
     habits_per_user: int = 3          # habitual hashtag/mention combos per user
     fresh_combo_prob: float = 0.15    # share of posts with a one-off combo
     no_caption_prob: float = 0.111    # Table 1: 11.1 % without caption
@@ -90,6 +92,10 @@ class SimulateConfig:
             raise ValueError("followers_tail_df must exceed 2 (finite variance)")
         if not -1.0 < self.warmth_follower_corr < 1.0:
             raise ValueError("warmth_follower_corr must lie in (-1, 1)")
+        if not -1.0 < self.engagement_niche_corr < 1.0:
+            raise ValueError("engagement_niche_corr must lie in (-1, 1)")
+        if self.engagement_sd < 0:
+            raise ValueError(f"engagement_sd must be >= 0, got {self.engagement_sd!r}")
         if len(self.media_probs) != 3 or not math.isclose(sum(self.media_probs), 1.0) \
                 or min(self.media_probs) < 0:
             raise ValueError(f"media_probs must be 3 non-negative shares summing to 1 "

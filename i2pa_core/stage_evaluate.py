@@ -29,6 +29,8 @@ PAPER_ONLY = (("Virality Detection (paper)", 53.21), ("Khosla14 (paper)", 54.39)
               ("Hessel17 (paper)", 65.54), ("LikelyAI (paper)", 68.87),
               ("Human majority (paper)", 72.40), ("Ours (paper, ResNet-50)", 76.65))
 
+MLP_LABEL = "Absolute-popularity MLP (image score + 6 non-visual features)"
+
 
 @dataclass(frozen=True)
 class EvaluateStage:

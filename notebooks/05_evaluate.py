@@ -37,6 +37,7 @@ from i2pa_core import baselines
 from i2pa_core.config import from_mapping
 from i2pa_core.generalise import GeneraliseConfig
 from i2pa_core.pairs_config import PDIPConfig
+from i2pa_core.popularity_mlp import MLPConfig, ablation_report, run_ablation
 from i2pa_core.simulate import SimulateConfig
 from i2pa_core.human_analysis import final_answers, pair_table
 from i2pa_core.human_plan import read_plan
@@ -50,7 +51,7 @@ from i2pa_core.paper_figures_eval import (category_scores, comparison_bars, fit_
 from i2pa_core.plotting import SIMULATED_NOTE, save_figure
 from i2pa_core.posts import read_posts
 from i2pa_core.scoring import ScoreReference
-from i2pa_core.stage_evaluate import (EvaluateStage, card_row, comparison_metrics,
+from i2pa_core.stage_evaluate import (MLP_LABEL, EvaluateStage, card_row, comparison_metrics,
                                       comparison_table, generalisation_rows, generalise_in_scratch,
                                       gradcam_examples, handcrafted_scores, human_row,
                                       image_loader, percent_table, user_inputs)
@@ -87,6 +88,21 @@ scores = {"Random": baselines.random_scores(ids, np.random.default_rng([seed, 4]
           **handcrafted, "Ours": ours}
 if truth is not None:
     scores["Oracle (hidden intrinsic score)"] = baselines.oracle_scores(truth)
+
+# %% [markdown]
+# ## The paper's absolute-popularity ablation
+# An image score plus six non-visual features (followers, followings, posts, hashtags, @ signs,
+# caption length) into a 7-256-128-64-1 MLP, trained end to end with MSE on ln(1 + likes) of the
+# posts behind the training PDIPs. It predicts likes well (Pearson) and ranks PDIPs with its
+# full prediction, as in the paper.
+
+# %%
+mlp_predictions, _ = run_ablation(
+    posts, pdips, image_root,
+    from_mapping(MLPConfig, stage.popularity_mlp, "evaluate.popularity_mlp"), seed)
+mlp = ablation_report(mlp_predictions, pdips, ours.rename("score").reset_index())
+scores[MLP_LABEL] = mlp_predictions.set_index("post_id")["prediction"]
+mlp
 
 # %% [markdown]
 # ## Humans (simulated panel) on their own test pairs
@@ -170,6 +186,7 @@ generalisation
 
 # %%
 metrics = {"simulated": truth is not None, "comparison": comparison_metrics(comparison),
-           "score_mean": mean, "score_std": sd, "generalisation": general_entries,
+           "score_mean": mean, "score_std": sd, "popularity_mlp": mlp,
+           "generalisation": general_entries,
            **user_summary}
 write_json("results/evaluate/metrics.json", metrics)

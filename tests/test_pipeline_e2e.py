@@ -21,6 +21,7 @@ TINY = {
     "human": {"plan": {"n_pairs": 10, "session_pairs": 5}, "panel": {"n_subjects": 6,
                                                                    "n_female": 3}},
     "evaluate": {"khosla_train_pairs": 200, "khosla_val_pairs": 20,
+                 "popularity_mlp": {"epochs": 1},
                  "generalise": {"variants": ["flickr"], "n_users": 20, "flickr_n": 50,
                                 "max_pdips": 50}},
     "ablate": {"budgets": {"light": {"max_train_pairs": 64, "max_val_pairs": 20, "test_pairs": 20},

@@ -135,6 +135,26 @@ def test_intrinsic_score_raises_likes_within_user(sample):
     assert 0.4 < r < 0.95 and p < 1e-10  # visible, but not the whole story
 
 
+def test_niche_appeal_lowers_likes_between_users_but_q_raises_them_within(sample):
+    # Measured from the posts alone: a user's niche appeal = the mean q of their posts; their
+    # engagement = mean ln(likes / followers). Within a user q raises likes (test above); between
+    # users the hidden engagement runs against the niche, so the sign flips (Simpson's paradox).
+    posts, truth = sample.posts, sample.truth
+    per_user = pd.DataFrame({
+        "user": posts["user_id"], "q": truth["q"],
+        "engagement": np.log1p(posts["likes"]) - np.log(posts["followers"])}) \
+        .groupby("user").mean()
+    r, p = stats.pearsonr(per_user["q"], per_user["engagement"])
+    assert r < -0.3 and p < 1e-6
+    flat = simulate_platform(SimulateConfig(n_users=300, render_images=False, engagement_sd=0.0),
+                             seed=7)
+    per_user = pd.DataFrame({
+        "user": flat.posts["user_id"], "q": flat.truth["q"],
+        "engagement": np.log1p(flat.posts["likes"]) - np.log(flat.posts["followers"])}) \
+        .groupby("user").mean()
+    assert stats.pearsonr(per_user["q"], per_user["engagement"])[0] > 0  # no confound: q helps
+
+
 def test_visible_colour_cast_tracks_followers_but_q_does_not(tmp_path):
     cfg = SimulateConfig(n_users=240, users_per_block=16, days=8, image_size=16)
     platform = simulate_platform(cfg, 11)
