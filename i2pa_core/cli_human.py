@@ -106,11 +106,11 @@ def _register_serve(sub) -> None:
         description="Serve the experiment page (questionnaire, training with feedback, "
         "sessions, review) on 127.0.0.1 only. Every answer is appended to RESPONSES.csv at "
         "once (fsync'ed); a reload or restart resumes where the subject stopped.",
-        epilog="example: i2pa human serve --plan data/human/plan.json --images data/simulate "
+        epilog="example: i2pa human serve --plan data/human/plan.json --images data/render "
         "--responses data/human/responses.csv --port 8000   (then open http://127.0.0.1:8000/)")
     p.add_argument("--plan", required=True, type=Path, help="plan file from 'i2pa human plan'")
     p.add_argument("--images", required=True, type=Path,
-                   help="folder the plan's image paths are relative to, e.g. data/simulate")
+                   help="folder the plan's image paths are relative to, e.g. data/render")
     p.add_argument("--responses", required=True, type=Path,
                    help="responses CSV, appended to (created if missing)")
     p.add_argument("--subjects", type=Path, help="subjects CSV (default: subjects.csv beside "

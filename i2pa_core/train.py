@@ -264,7 +264,8 @@ def _head(pairs, n):
 def _save(out_dir, model, optimizer, scheduler, epoch, cfg, seed, history, best) -> None:
     state = checkpoint_state(model, optimizer, scheduler, epoch, _meta(cfg, seed), history, best,
                              seed)
-    save_checkpoint(out_dir / "last.pt", state)
+    if cfg.save_last:
+        save_checkpoint(out_dir / "last.pt", state)
     if best["epoch"] == epoch:
         save_checkpoint(out_dir / "best.pt", {**state, "optimizer": {}, "scheduler": {}})
 

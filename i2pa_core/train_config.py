@@ -36,6 +36,7 @@ class TrainConfig:
     compile: bool = False             # torch.compile the scorer (CUDA)
     num_workers: int = 0              # DataLoader worker processes (0: decode in the main one)
     cache_mib: int = 512              # decoded-image cache per loader process, MiB; 0: off
+    save_last: bool = True            # write last.pt every epoch (needed to resume)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"  # auto: CUDA > MPS > CPU
     threads: int | None = None        # torch CPU threads (None: torch's default)
     amp: bool = True                  # bf16 autocast on CUDA (ignored elsewhere)

@@ -8,7 +8,7 @@ The paper's configuration (pretrained ResNet-50, ``paper`` preset) on all GPUs o
 
     torchrun --standalone --nproc-per-node=gpu -m i2pa_core.train_ddp --profile paper \\
         --pairs data/pairs/pairs.parquet --posts data/simulate/posts.parquet \\
-        --image-root data/simulate --out models/paper
+        --image-root data/render --out models/paper
 
 Several nodes: ``torchrun --nnodes=N --node-rank=R --rdzv-endpoint=HOST:PORT ...`` as usual.
 Each rank takes an interleaved share of every 64-pair batch (the global batch is the paper's);
@@ -41,7 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--pairs", default="data/pairs/pairs.parquet")
     parser.add_argument("--posts", default="data/simulate/posts.parquet")
-    parser.add_argument("--image-root", default="data/simulate")
+    parser.add_argument("--image-root", default="data/render")
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, help="default: base.seed of --params, else 0")
     parser.add_argument("--resume", action="store_true")

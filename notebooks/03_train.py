@@ -47,7 +47,7 @@ seed = base["seed"]
 pdips = pd.read_parquet("data/pairs/pairs.parquet")
 posts = read_posts(pairs_stage.posts)
 truth = read_truth(pairs_stage.truth)
-image_root = "data/simulate"
+image_root = "data/render"  # the PDIP images (stage render)
 cfg
 
 # %%

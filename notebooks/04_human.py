@@ -81,7 +81,7 @@ versus
 # ## Fig. 9: pairs in four groups, and accuracy as a function of P
 
 # %%
-save_figure(fig9_examples(fig9_selection(table), plan, "data/simulate", note),
+save_figure(fig9_examples(fig9_selection(table), plan, "data/render", note),
             "figures/fig9_human_vs_model")
 save_figure(accuracy_by_p_figure(accuracy_by_p(table, stage.p_edges), note),
             "figures/human_accuracy_by_p")

@@ -60,7 +60,7 @@ from i2pa_core.stage_pairs import PairsStage, read_truth
 stage = from_mapping(EvaluateStage, evaluate, "evaluate")
 pairs_stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
-image_root = "data/simulate"
+image_root = "data/render"  # the PDIP images (stage render)
 pdips = pd.read_parquet("data/pairs/pairs.parquet")
 posts = read_posts(pairs_stage.posts)
 truth = read_truth(pairs_stage.truth)

@@ -33,6 +33,7 @@ def test_run_config_is_train_then_budget_then_run():
     assert (vgg.backbone, vgg.label_noise, vgg.lr) == ("vgg16", 0.0, 1e-4)
     assert (vgg.epochs, vgg.max_train_pairs, vgg.max_val_pairs) == (1, 256, 100)
     assert stage.budgets["heavy"].test_pairs == 300
+    assert not noise.save_last and not vgg.save_last  # ablation runs never resume
 
 
 @pytest.mark.parametrize("change, named", [

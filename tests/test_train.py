@@ -1,5 +1,7 @@
 """Training: pair orientation and noise, batching, checkpoints, resume, Ctrl-C, config."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -133,6 +135,14 @@ def test_ctrl_c_leaves_usable_checkpoints(tmp_path, monkeypatch):
     assert load_checkpoint(tmp_path / "out" / "last.pt")["epoch"] == 0
     model, meta = load_scorer(tmp_path / "out" / "interrupted.pt")
     assert meta["interrupted"] and model(torch.rand(2, 3, 16, 16)).shape == (2,)
+
+
+def test_without_save_last_only_the_best_checkpoint_is_written(tmp_path):
+    pairs, posts = make_tiny_data(tmp_path)
+    cfg = dataclasses.replace(TINY, save_last=False)
+    result = train_model(cfg, pairs, posts, tmp_path, tmp_path / "out", 0, False, live=False)
+    assert not (tmp_path / "out" / "last.pt").exists()
+    assert (tmp_path / "out" / "best.pt").is_file() and result.model is not None
 
 
 def test_train_config_parses_and_fails_loudly():

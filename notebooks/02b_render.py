@@ -1,0 +1,45 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Stage `render`: the images of the PDIP posts
+#
+# Every later stage reads images of posts that are in a PDIP, and only those; this stage renders
+# them from the ground truth of the **simulated platform** (the same pixels a full render gives).
+
+# %% tags=["parameters"]
+base = {"seed": 0}
+simulate = {}
+pairs = {}
+out_dir = "data/render"
+
+# %%
+import pandas as pd
+from IPython.display import display
+from i2pa_core.config import from_mapping
+from i2pa_core.posts import read_posts
+from i2pa_core.simulate import SimulateConfig
+from i2pa_core.stage_pairs import PairsStage, read_truth
+from i2pa_core.stage_render import render_pair_images
+
+sim = from_mapping(SimulateConfig, simulate, "simulate")
+pairs_stage = from_mapping(PairsStage, pairs, "pairs")
+posts = read_posts(pairs_stage.posts)
+truth = read_truth(pairs_stage.truth)
+pdips = pd.read_parquet("data/pairs/pairs.parquet")
+
+# %%
+folder = render_pair_images(posts, truth, pdips, out_dir, sim.image_size, sim.cast_strength)
+folder, sum(1 for _ in open(f"{out_dir}/images.md5"))
