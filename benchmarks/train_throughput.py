@@ -135,7 +135,7 @@ def main(argv=None) -> None:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--pairs", default="data/pairs/pairs.parquet")
     parser.add_argument("--posts", default="data/simulate/posts.parquet")
-    parser.add_argument("--image-root", default="data/simulate")
+    parser.add_argument("--image-root", default="data/render")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.gpu:
