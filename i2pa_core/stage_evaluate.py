@@ -150,12 +150,15 @@ def human_row(responses_plan_table: pd.DataFrame, ours: pd.Series, seed: int,
               label: str) -> dict:
     """The majority-vote row of the comparison from a human pair table
     (:func:`human_analysis.pair_table`: ``majority_correct`` 1, 0.5 on a tie, or 0), on its own
-    pairs (a subset of the test PDIPs), with McNemar against ours on those same pairs."""
+    pairs (a subset of the test PDIPs), with McNemar against ours on those same pairs. Ties
+    count one half in the accuracy and are left out of McNemar, as in
+    :func:`human_analysis.human_vs_model`."""
     table = responses_plan_table
     correct = table["majority_correct"].to_numpy(dtype=np.float64)
     ci = bootstrap_mean_ci(correct, rng=seed)
     model = (table["a_post_id"].map(ours) > table["b_post_id"].map(ours)).to_numpy()
-    test = mcnemar_test(correct == 1.0, model)
+    decided = correct != 0.5
+    test = mcnemar_test(correct[decided] == 1.0, model[decided])
     return {"method": label, "accuracy": float(correct.mean()), "n": len(correct),
             "ci_low": ci[0], "ci_high": ci[1], "mcnemar_p": test["p_value"]}
 

@@ -47,9 +47,13 @@ def test_human_row_counts_ties_half_and_tests_against_the_model_on_its_pairs():
     row = E.human_row(table, ours, 0, "Human")
     assert row["accuracy"] == pytest.approx(2.5 / 4) and row["n"] == 4
     assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
-    # Humans right (strictly) on pairs 1, 2; the model on 1, 3, 4: b = 1, c = 2,
-    # exact two-sided binomial p of 1 in 3 = 1.0.
+    # The tie (pair 3) is left out of McNemar. Decided pairs 1, 2, 4: humans right on 1, 2, the
+    # model on 1, 4: b = 1 (pair 2), c = 1 (pair 4), exact two-sided p = 1.0.
     assert row["mcnemar_p"] == pytest.approx(1.0)
+    # A model wrong on every decided pair: b = 2 (pairs 1, 2), c = 0, exact p = 2 * 0.5^2 = 0.5.
+    wrong_model = ours.copy()
+    wrong_model[["a1", "a2", "a4"]] = -10.0
+    assert E.human_row(table, wrong_model, 0, "Human")["mcnemar_p"] == pytest.approx(0.5)
 
 
 def test_split_pairs_draws_a_reproducible_subset_in_order():
