@@ -21,6 +21,11 @@ SHORTCODE_RE = re.compile(r"[A-Za-z0-9_-]+")
 PAIR_COLUMNS = ("a_post_id", "b_post_id", "user_id", "p", "s_a", "s_b", "interval_days", "split")
 
 
+def paired_post_ids(pairs: pd.DataFrame) -> np.ndarray:
+    """Distinct post ids of a pairs table, A then B, first appearance first."""
+    return pd.unique(pd.concat([pairs["a_post_id"], pairs["b_post_id"]], ignore_index=True))
+
+
 class PairListError(ValueError):
     """A released pair list that does not follow the documented format."""
 

@@ -39,6 +39,12 @@ class PostsFormatError(ValueError):
     """A posts table that does not follow the documented format."""
 
 
+def image_paths(posts: pd.DataFrame, image_root: str | os.PathLike, post_ids) -> list[str]:
+    """Image file of each post id, in order: ``image_root`` joined with its ``image`` column."""
+    rel = posts.set_index("post_id").loc[list(post_ids), "image"]
+    return [os.path.join(image_root, r) for r in rel]
+
+
 def read_posts(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a posts table from CSV, Parquet or JSON Lines.
 

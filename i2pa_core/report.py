@@ -33,11 +33,9 @@ def read_metrics(results: Path) -> dict[str, dict]:
     return out
 
 
-def _pct(entry: dict | None, key: str = "accuracy") -> str:
+def _pct(entry: dict) -> str:
     """``94.56 % [93.92, 95.14], n = 5,000`` from a comparison entry (percent values)."""
-    if entry is None:
-        return "-"
-    text = f"{entry[key]:.2f} %"
+    text = f"{entry['accuracy']:.2f} %"
     if entry.get("ci_low") is not None and entry.get("n") is not None:
         text += f" [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}], n = {entry['n']:,}"
     return text

@@ -20,8 +20,10 @@ import torch
 from . import baselines
 from .features import khosla_features
 from .gradcam import grad_cam
+from .i2pa_list import paired_post_ids
 from .images import ImageError, open_rgb
 from .metrics import bootstrap_mean_ci, mcnemar_test
+from .posts import image_paths
 from .presets import make_transform
 
 # Fig. 4 rows that cannot be re-run here: accuracy (%) on the paper's 50,000 test PDIPs.
@@ -67,12 +69,6 @@ class EvaluateStage:
     generalise: dict = field(default_factory=dict)
 
 
-def image_paths(posts: pd.DataFrame, image_root: str | os.PathLike, post_ids) -> list[str]:
-    """Image file of each post id, in order."""
-    rel = posts.set_index("post_id").loc[list(post_ids), "image"]
-    return [os.path.join(image_root, r) for r in rel]
-
-
 def image_loader(posts: pd.DataFrame, image_root: str | os.PathLike):
     """post_id -> RGB array (H, W, 3), for the figure functions."""
     relative = posts.set_index("post_id")["image"]
@@ -105,11 +101,6 @@ def split_pairs(pdips: pd.DataFrame, split: str, limit: int | None,
     return chosen.reset_index(drop=True)
 
 
-def post_ids(pairs: pd.DataFrame) -> np.ndarray:
-    """Distinct post ids of a pairs table, A then B, first appearance first."""
-    return pd.unique(pd.concat([pairs["a_post_id"], pairs["b_post_id"]], ignore_index=True))
-
-
 def handcrafted_scores(pdips: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.PathLike,
                        stage: EvaluateStage, seed: int) -> tuple[dict[str, pd.Series], pd.DataFrame]:
     """Scores of the test posts by the aesthetics proxy and the two Khosla14 learners.
@@ -121,7 +112,7 @@ def handcrafted_scores(pdips: pd.DataFrame, posts: pd.DataFrame, image_root: str
     train = split_pairs(pdips, "train", stage.khosla_train_pairs, rng)
     val = split_pairs(pdips, "val", stage.khosla_val_pairs, rng)
     test = pdips[pdips["split"] == "test"]
-    ids = {name: post_ids(frame) for name, frame in (("train", train), ("val", val),
+    ids = {name: paired_post_ids(frame) for name, frame in (("train", train), ("val", val),
                                                    ("test", test))}
     images = {name: load_images(image_paths(posts, image_root, v)) for name, v in ids.items()}
     feats = {name: khosla_features(v) for name, v in images.items()}

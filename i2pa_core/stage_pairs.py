@@ -10,7 +10,11 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from .config import from_mapping
 from .pairs import PDIPConfig, generate_pdips
+from .posts import read_posts
+
+PDIPS_PATH = "data/pairs/pairs.parquet"  # the pairs stage's output, read by the later stages
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,10 @@ def pairs_metrics(result, precision: dict | None) -> dict:
 def read_truth(path: str | None) -> pd.DataFrame | None:
     """The ground-truth table of a simulated platform, or None for real data (``path`` null)."""
     return None if path is None else pd.read_parquet(path)
+
+
+def pipeline_tables(pairs_section) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """What the stages after ``pairs`` read: (the PDIPs, the posts table, the truth or None),
+    from the ``pairs`` section of params.yaml."""
+    stage = from_mapping(PairsStage, pairs_section, "pairs")
+    return pd.read_parquet(PDIPS_PATH), read_posts(stage.posts), read_truth(stage.truth)

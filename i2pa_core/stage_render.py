@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .i2pa_list import paired_post_ids
 from .render import render_images
 
 
@@ -25,7 +26,7 @@ def pair_posts(posts: pd.DataFrame, truth: pd.DataFrame,
     """
     if not posts["post_id"].reset_index(drop=True).equals(truth["post_id"].reset_index(drop=True)):
         raise ValueError("posts and truth tables are not row-aligned by post_id")
-    wanted = pd.Index(pd.unique(pd.concat([pairs["a_post_id"], pairs["b_post_id"]])))
+    wanted = pd.Index(paired_post_ids(pairs))
     missing = wanted.difference(posts["post_id"])
     if len(missing):
         raise ValueError(f"{len(missing)} post ids of the pairs are not in the posts table, "

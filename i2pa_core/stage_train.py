@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 
 from .checkpoint import load_checkpoint, save_checkpoint
+from .i2pa_list import paired_post_ids
 from .metrics import pair_outcomes, pairwise_accuracy
+from .posts import image_paths
 from .train_eval import score_images
 
 
 def split_scores(model, pairs: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.PathLike,
                  preset: str, split: str) -> pd.DataFrame:
     """Score every image of one split's pairs once: frame ``post_id, score``."""
-    chosen = pairs[pairs["split"] == split]
-    ids = pd.unique(pd.concat([chosen["a_post_id"], chosen["b_post_id"]]))
-    image = posts.set_index("post_id").loc[ids, "image"]
-    paths = [os.path.join(image_root, rel) for rel in image]
+    ids = paired_post_ids(pairs[pairs["split"] == split])
+    paths = image_paths(posts, image_root, ids)
     return pd.DataFrame({"post_id": ids, "score": score_images(model, paths, preset)})
 
 

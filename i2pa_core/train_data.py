@@ -33,6 +33,7 @@ from torch.utils.data import Dataset, Sampler
 
 from PIL import Image
 
+from .i2pa_list import paired_post_ids
 from .images import open_rgb
 from .presets import Transform
 
@@ -59,7 +60,7 @@ def pair_set(pairs: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.Path
     if split is not None:
         pairs = pairs[pairs["split"] == split]
     image_of = posts.set_index("post_id")["image"]
-    ids = pd.unique(pd.concat([pairs["a_post_id"], pairs["b_post_id"]], ignore_index=True))
+    ids = paired_post_ids(pairs)
     missing = [i for i in ids if i not in image_of.index or pd.isna(image_of.get(i))]
     if missing:
         raise ValueError(f"{len(missing)} paired post(s) without an image, e.g. {missing[0]!r}")

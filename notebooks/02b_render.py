@@ -26,19 +26,13 @@ pairs = {}
 out_dir = "data/render"
 
 # %%
-import pandas as pd
-from IPython.display import display
 from i2pa_core.config import from_mapping
-from i2pa_core.posts import read_posts
 from i2pa_core.simulate import SimulateConfig
-from i2pa_core.stage_pairs import PairsStage, read_truth
+from i2pa_core.stage_pairs import pipeline_tables
 from i2pa_core.stage_render import render_pair_images
 
 sim = from_mapping(SimulateConfig, simulate, "simulate")
-pairs_stage = from_mapping(PairsStage, pairs, "pairs")
-posts = read_posts(pairs_stage.posts)
-truth = read_truth(pairs_stage.truth)
-pdips = pd.read_parquet("data/pairs/pairs.parquet")
+pdips, posts, truth = pipeline_tables(pairs)
 
 # %%
 folder = render_pair_images(posts, truth, pdips, out_dir, sim.image_size, sim.cast_strength)

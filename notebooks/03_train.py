@@ -28,25 +28,19 @@ train = {}
 out_dir = "models/train"
 
 # %%
-import pandas as pd
 from IPython.display import Image
 from i2pa_core.io import write_json, write_parquet
 from i2pa_core.plotting import save_figure
-from i2pa_core.posts import read_posts
 from i2pa_core.stage_train import add_score_reference, split_scores, test_metrics
-from i2pa_core.config import from_mapping
 from i2pa_core.plotting import SIMULATED_NOTE
-from i2pa_core.stage_pairs import PairsStage, read_truth
+from i2pa_core.stage_pairs import pipeline_tables
 from i2pa_core.train import train_model
 from i2pa_core.train_config import train_config
 from i2pa_core.train_eval import plot_training_curves
 
 cfg = train_config(train)
-pairs_stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
-pdips = pd.read_parquet("data/pairs/pairs.parquet")
-posts = read_posts(pairs_stage.posts)
-truth = read_truth(pairs_stage.truth)
+pdips, posts, truth = pipeline_tables(pairs)
 image_root = "data/render"  # the PDIP images (stage render)
 cfg
 

@@ -38,17 +38,14 @@ from i2pa_core.human_figures import accuracy_by_p_figure, fig9_examples
 from i2pa_core.human_plan import make_plan, write_plan
 from i2pa_core.io import write_json, write_table
 from i2pa_core.plotting import save_figure
-from i2pa_core.posts import read_posts
 from i2pa_core.config import from_mapping
 from i2pa_core.stage_human import HumanStage, collect_answers
-from i2pa_core.stage_pairs import PairsStage, read_truth
+from i2pa_core.stage_pairs import pipeline_tables
 
 stage = from_mapping(HumanStage, human, "human")
-pairs_stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
-posts = read_posts(pairs_stage.posts)
-truth = read_truth(pairs_stage.truth)
-plan = make_plan(pd.read_parquet("data/pairs/pairs.parquet"), posts, stage.plan, seed)
+pdips, posts, truth = pipeline_tables(pairs)
+plan = make_plan(pdips, posts, stage.plan, seed)
 write_plan(f"{out_dir}/plan.json", plan)
 stage.plan
 

@@ -42,28 +42,25 @@ from i2pa_core.simulate import SimulateConfig
 from i2pa_core.human_analysis import final_answers, pair_table
 from i2pa_core.human_plan import read_plan
 from i2pa_core.human_store import read_responses
-from i2pa_core.io import write_json, write_parquet, write_table, write_text
+from i2pa_core.io import write_json, write_table, write_text
 from i2pa_core.models import load_scorer
 from i2pa_core.paper_figures import post_card, sample_pdips, siamese_diagram
 from i2pa_core.paper_figures_eval import (category_scores, comparison_bars, fit_gaussian,
                                           gradcam_grid, level_examples, score_histogram,
                                           select_levels)
 from i2pa_core.plotting import SIMULATED_NOTE, save_figure
-from i2pa_core.posts import read_posts
+from i2pa_core.i2pa_list import paired_post_ids
 from i2pa_core.scoring import ScoreReference
 from i2pa_core.stage_evaluate import (MLP_LABEL, EvaluateStage, card_row, comparison_metrics,
                                       comparison_table, generalisation_rows, generalise_in_scratch,
                                       gradcam_examples, handcrafted_scores, human_row,
                                       image_loader, percent_table, user_inputs)
-from i2pa_core.stage_pairs import PairsStage, read_truth
+from i2pa_core.stage_pairs import pipeline_tables
 
 stage = from_mapping(EvaluateStage, evaluate, "evaluate")
-pairs_stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
 image_root = "data/render"  # the PDIP images (stage render)
-pdips = pd.read_parquet("data/pairs/pairs.parquet")
-posts = read_posts(pairs_stage.posts)
-truth = read_truth(pairs_stage.truth)
+pdips, posts, truth = pipeline_tables(pairs)
 test = pdips[pdips["split"] == "test"].reset_index(drop=True)
 model, meta = load_scorer(checkpoint)
 preset = meta["preset"]
@@ -83,7 +80,7 @@ handcrafted, alpha_table = handcrafted_scores(pdips, posts, image_root, stage, s
 alpha_table
 
 # %%
-ids = pd.unique(pd.concat([test["a_post_id"], test["b_post_id"]]))
+ids = paired_post_ids(test)
 scores = {"Random": baselines.random_scores(ids, np.random.default_rng([seed, 4])),
           **handcrafted, "Ours": ours}
 if truth is not None:

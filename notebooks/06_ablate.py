@@ -34,23 +34,17 @@ run = "noise_00"
 import tempfile
 import time
 
-import pandas as pd
-from i2pa_core.config import from_mapping
 from i2pa_core.io import write_json
-from i2pa_core.posts import read_posts
 from i2pa_core.stage_ablate import ablate_stage, run_record, run_train_config, sample_test_pairs
-from i2pa_core.stage_pairs import PairsStage, read_truth
+from i2pa_core.stage_pairs import pipeline_tables
 from i2pa_core.stage_train import split_scores, test_metrics
 from i2pa_core.train import train_model
 
 stage = ablate_stage(ablate)
 cfg = run_train_config(train, stage, run)
 spec, budget = stage.runs[run], stage.budgets[stage.runs[run].budget]
-pairs_stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
-pdips = pd.read_parquet("data/pairs/pairs.parquet")
-posts = read_posts(pairs_stage.posts)
-truth = read_truth(pairs_stage.truth)
+pdips, posts, truth = pipeline_tables(pairs)
 image_root = "data/render"  # the PDIP images (stage render)
 cfg
 

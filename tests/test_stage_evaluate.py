@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from i2pa_core import stage_evaluate as E
+from i2pa_core.i2pa_list import paired_post_ids
 from i2pa_core.images import ImageError
 
 
@@ -66,7 +67,7 @@ def test_split_pairs_draws_a_reproducible_subset_in_order():
     numbers = [int(x[1:]) for x in one["a_post_id"]]
     assert numbers == sorted(numbers) and max(numbers) < 8
     assert len(E.split_pairs(pairs, "test", 5, np.random.default_rng(3))) == 2
-    assert list(E.post_ids(pairs.iloc[:2])) == ["a0", "a1", "b0", "b1"]
+    assert list(paired_post_ids(pairs.iloc[:2])) == ["a0", "a1", "b0", "b1"]
 
 
 def test_load_images_resizes_and_names_a_broken_file(tmp_path):
