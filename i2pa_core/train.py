@@ -30,7 +30,7 @@ from .losses import get_loss
 from .models import Scorer, build_scorer
 from .presets import make_transform
 from .train_config import TrainConfig
-from .train_data import PairBatchSampler, PairBatches, noise_flips, pair_set
+from .train_data import PairBatchSampler, PairBatches, first_pairs, noise_flips, pair_set
 from .train_eval import pair_accuracy
 from .train_runtime import LiveLog, barrier, mean_over_ranks, progress_bar, wrap_model
 
@@ -201,7 +201,7 @@ def _prepare(cfg, pairs, posts, image_root, out_dir: Path, seed, resume, dist: D
     train_set = pair_set(pairs, posts, image_root, "train")
     val_set = pair_set(pairs, posts, image_root, "val")
     if cfg.max_val_pairs:
-        val_set = _head(val_set, cfg.max_val_pairs)
+        val_set = first_pairs(val_set, cfg.max_val_pairs)
     model = initial_model(cfg, seed).to(device, memory_format=torch.channels_last)
     optimizer, scheduler = make_optimizer(model, cfg)
     sampler = PairBatchSampler(len(train_set), cfg.batch_pairs, seed, cfg.swap_pairs,
@@ -254,11 +254,6 @@ def _record(run: _Run, row: dict, cfg: TrainConfig, seed: int, out_dir: Path) ->
         run.best = {"epoch": row["epoch"], "accuracy": row["val_accuracy"]}
     _save(out_dir, run.model, run.optimizer, run.scheduler, row["epoch"], cfg, seed, run.history,
           run.best)
-
-
-def _head(pairs, n):
-    from .train_data import PairSet
-    return PairSet(pairs.paths, pairs.a_index[:n], pairs.b_index[:n])
 
 
 def _save(out_dir, model, optimizer, scheduler, epoch, cfg, seed, history, best) -> None:

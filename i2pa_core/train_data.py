@@ -72,6 +72,16 @@ def pair_set(pairs: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.Path
     return PairSet(paths, a_index, b_index)
 
 
+def first_pairs(pairs: PairSet, n: int) -> PairSet:
+    """The first ``n`` pairs with only the image files they use (validation scores every file
+    of its PairSet, so keeping all of them would score images no pair reads)."""
+    a, b = pairs.a_index[:n], pairs.b_index[:n]
+    used = np.unique(np.concatenate([a, b]))
+    position = np.full(len(pairs.paths), -1, dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return PairSet(tuple(pairs.paths[k] for k in used), position[a], position[b])
+
+
 def noise_flips(n: int, share: float, seed: int) -> np.ndarray:
     """(N,) bool: exactly round(share * n) labels flipped, chosen at random (Table 2)."""
     flips = np.zeros(n, dtype=bool)

@@ -16,7 +16,7 @@ from i2pa_core.presets import make_transform
 from i2pa_core.train import train_model
 from i2pa_core.train_config import TrainConfig, train_config
 from i2pa_core.train_data import (PairBatchSampler, PairBatches, PairSet, epoch_order,
-                                  noise_flips, pair_set)
+                                  first_pairs, noise_flips, pair_set)
 
 TINY = TrainConfig(backbone="tinycnn", epochs=3, batch_pairs=8, lr=1e-2, device="cpu",
                    threads=1, eval_batch=64)
@@ -40,6 +40,15 @@ def make_tiny_data(root, n_posts=48, size=16, seed=0):
                           "b_post_id": np.where(brighter, b, a)})
     pairs["split"] = ["train"] * 16 + ["val"] * 4 + ["test"] * (len(pairs) - 20)
     return pairs, posts
+
+
+def test_first_pairs_keep_only_the_files_they_read():
+    pairs = PairSet(("p0", "p1", "p2", "p3", "p4"), np.array([4, 0, 2]), np.array([1, 3, 0]))
+    head = first_pairs(pairs, 2)  # pairs (p4, p1) and (p0, p3); p2 is read by pair 3 only
+    assert head.paths == ("p0", "p1", "p3", "p4")
+    assert [(head.paths[a], head.paths[b]) for a, b in zip(head.a_index, head.b_index)] == \
+        [("p4", "p1"), ("p0", "p3")]
+    assert first_pairs(pairs, 10).paths == pairs.paths
 
 
 def test_noise_flips_exact_share_and_seeded():
