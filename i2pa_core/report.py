@@ -17,7 +17,7 @@ from .io import write_text
 
 BEGIN = "<!-- results:begin (written by `dvc repro`, stage report; do not edit by hand) -->"
 END = "<!-- results:end -->"
-STAGES = ("simulate", "pairs", "train", "human", "evaluate", "tables")
+STAGES = ("simulate", "pairs", "train", "human", "evaluate", "tables", "beyond")
 
 
 def read_metrics(results: Path) -> dict[str, dict]:
@@ -93,9 +93,10 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     for entry in metrics.get("evaluate", {}).get("generalisation", []):
         rows.append((f"generalisation: {entry['label']}", entry.get("paper", "-"),
                      _pct(entry), "results/evaluate/metrics.json"))
-    for entry in metrics.get("tables", {}).get("rows", []):
-        rows.append((entry["label"], entry.get("paper", "-"), _pct(entry),
-                     "results/tables/metrics.json"))
+    for stage in ("tables", "beyond"):
+        for entry in metrics.get(stage, {}).get("rows", []):
+            rows.append((entry["label"], entry.get("paper", "-"), _pct(entry),
+                         f"results/{stage}/metrics.json"))
     return rows
 
 

@@ -26,6 +26,9 @@ TINY = {
                                 "max_pdips": 50}},
     "ablate": {"budgets": {"light": {"max_train_pairs": 64, "max_val_pairs": 20, "test_pairs": 20},
                            "heavy": {"max_train_pairs": 32, "max_val_pairs": 20, "test_pairs": 20}}},
+    "beyond": {"budget": {"max_train_pairs": 64, "max_val_pairs": 20, "test_pairs": 20},
+               "thresholds": [0.8, 0.95], "sigmas": [0.3], "losses": ["bce", "hinge"],
+               "repeats": 1},
 }
 
 TINY_RUNS = {"noise_00": {"table": "noise", "budget": "light", "train": {"label_noise": 0.0}},
@@ -78,11 +81,14 @@ def test_dvc_repro_on_tiny_params(tmp_path):
                      "figures/table4_human.md", "figures/fig9_human_vs_model.png",
                      "figures/fig4_comparison.md", "figures/fig7_gradcam.png",
                      "figures/generalisation.md", "figures/table2_noise.md",
-                     "figures/table3_backbones.md", "figures/results_summary.md"]:
+                     "figures/table3_backbones.md", "figures/beyond_grid.png",
+                     "figures/beyond_split.md", "figures/beyond_loss.md",
+                     "figures/results_summary.md"]:
         assert (tmp_path / artifact).is_file(), artifact
 
     summary = (tmp_path / "figures/results_summary.md").read_text()
     assert "ours, test accuracy" in summary and summary in (tmp_path / "README.md").read_text()
+    assert "beyond the paper: user-disjoint split" in summary
 
     second = _dvc(["repro"], tmp_path)
     assert second.returncode == 0, second.stderr[-3000:]

@@ -32,6 +32,11 @@ def test_rows_come_from_the_metrics_files_with_ci_and_n(tmp_path):
     assert by_name["Random"][2] == "50.30 % [48.90, 51.70], n = 5,000"
     assert by_name["oracle (hidden intrinsic score), same pairs"][2] == "95.68 %"
     assert "posts / users" not in by_name  # no simulate metrics: no row, nothing invented
+    _write(tmp_path, "beyond", {"rows": [{"label": "beyond the paper: hinge loss", "paper": "-",
+                                          "accuracy": 86.4, "ci_low": 84.2, "ci_high": 88.4,
+                                          "n": 1000}]})
+    row = {r[0]: r for r in R.result_rows(R.read_metrics(tmp_path))}["beyond the paper: hinge loss"]
+    assert row[1:] == ("-", "86.40 % [84.20, 88.40], n = 1,000", "results/beyond/metrics.json")
     assert "simulated platform" in R.render(R.read_metrics(tmp_path))
 
 
