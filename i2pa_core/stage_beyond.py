@@ -40,6 +40,7 @@ from .pairs_precision import label_precision
 from .pairs_split import split_pairs
 from .render import render_images
 from .stage_ablate import BUDGET_KEYS, Budget, sample_test_pairs
+from .stage_render import pair_posts
 from .stage_train import split_scores, test_metrics
 from .train import train_model
 from .train_config import TrainConfig, train_config
@@ -173,16 +174,17 @@ def render_missing(posts: pd.DataFrame, truth: pd.DataFrame, tables, rendered_id
     """Render the images of the posts of ``tables`` that are not among ``rendered_ids`` into
     ``scratch`` and return ``posts`` with those rows' ``image`` made absolute (an absolute path
     ignores the image root it is joined with). ``posts`` and ``truth`` are row-aligned."""
-    needed = pd.Index(np.unique(np.concatenate([paired_post_ids(t) for t in tables])))
-    missing = posts["post_id"].isin(needed.difference(pd.Index(rendered_ids))).to_numpy()
-    if not missing.any():
+    needed = pd.concat([t[["a_post_id", "b_post_id"]] for t in tables], ignore_index=True)
+    chosen_posts, chosen_truth = pair_posts(posts, truth, needed)
+    new = ~chosen_posts["post_id"].isin(pd.Index(rendered_ids)).to_numpy()
+    if not new.any():
         return posts
-    render_images(posts[missing], truth[missing], scratch, image_size, cast_strength,
+    render_images(chosen_posts[new], chosen_truth[new], scratch, image_size, cast_strength,
                   progress=False)
     root = Path(scratch).resolve()
-    out = posts.copy()
-    out.loc[missing, "image"] = [str(root / p) for p in posts.loc[missing, "image"]]
-    return out
+    moved = dict(zip(chosen_posts["post_id"][new], (str(root / p)
+                                                     for p in chosen_posts["image"][new])))
+    return posts.assign(image=posts["post_id"].map(moved).fillna(posts["image"]))
 
 
 def run_tables(runs: list[BeyondRun], pdips: pd.DataFrame, posts: pd.DataFrame,

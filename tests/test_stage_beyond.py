@@ -123,6 +123,8 @@ def test_only_missing_images_are_rendered_and_equal_a_render_of_those_posts(plat
             (tmp_path / "reference" / posts["image"].iloc[k]).read_bytes()
     assert render_missing(posts, truth, [rendered], [ids[0], ids[1]], tmp_path / "x", 16,
                           0.12) is posts
+    with pytest.raises(ValueError, match="row-aligned"):
+        render_missing(posts, truth.iloc[::-1], [table], [], tmp_path / "y", 16, 0.12)
 
 
 def test_mcnemar_only_for_runs_on_the_reference_test_pairs():
