@@ -37,10 +37,13 @@ def pair_posts(posts: pd.DataFrame, truth: pd.DataFrame,
 
 def render_pair_images(posts: pd.DataFrame, truth: pd.DataFrame, pairs: pd.DataFrame,
                        out_dir: str | os.PathLike, image_size: int, cast_strength: float,
-                       progress: bool = False) -> Path:
-    """Render the images of every post in ``pairs`` under ``out_dir/images`` (with the
-    ``images.md5`` manifest, :func:`render.render_images`); returns the images folder."""
+                       progress: bool = False, exclude=()) -> Path:
+    """Render the images of every post in ``pairs`` but those in ``exclude`` under
+    ``out_dir/images`` (with the ``images.md5`` manifest, :func:`render.render_images`);
+    returns the images folder."""
     chosen_posts, chosen_truth = pair_posts(posts, truth, pairs)
+    keep = ~chosen_posts["post_id"].isin(pd.Index(exclude)).to_numpy()
+    chosen_posts, chosen_truth = chosen_posts[keep], chosen_truth[keep]
     if (chosen_posts["image"] == "").any():
         first = chosen_posts.loc[chosen_posts["image"] == "", "post_id"].iloc[0]
         raise ValueError(f"post {first!r} is in a pair but has no image path in the posts table")

@@ -16,19 +16,20 @@
 # %% [markdown]
 # # Stage `beyond`: retrains the paper could not run (simulated platform)
 #
-# Three studies on the **simulated platform**, each run retrained from scratch at the same budget
-# (`beyond.budget`):
+# Three studies on the **simulated platform**, every setting retrained from scratch
+# `beyond.repeats` times at one budget (`beyond.budget`); the runs of a setting differ in their
+# training seed and their sample of training pairs, so their spread is the training noise:
 #
 # * the **T x sigma grid** of Eq. 6: the PDIPs of each cell, tested on the same sample of the
 #   default test PDIPs (training pairs share no post with them), so cells compare pair by pair;
-#   since the ground truth is known, the label precision of each cell's training pairs is shown
+#   since the ground truth is known, the label precision of each cell's training PDIPs is shown
 #   beside its accuracy;
 # * the **random vs the user-disjoint split** of the default PDIPs, each on its own test pairs;
 # * the **losses** (cross-entropy, hinge, fidelity) on the default pairs.
 #
-# The reference run (default rule, split and loss) is trained once and compared with every run
-# that shares its test pairs by an exact McNemar test. Images that the `render` stage did not draw
-# (posts paired only under another rule) are rendered into a temporary folder.
+# The reference setting (default rule, split and loss) is shared by the three studies. Images
+# that the `render` stage did not draw (posts paired only under another rule) are rendered into
+# a temporary folder.
 
 # %% tags=["parameters"]
 base = {"seed": 0}
@@ -40,6 +41,7 @@ beyond = {}
 # %%
 import tempfile
 
+from i2pa_core.beyond_runs import gap_trend, run_all, summarise
 from i2pa_core.beyond_tables import (caption, grid_table, loss_table, plot_grid, plot_split_loss,
                                      split_table, summary_rows)
 from i2pa_core.config import from_mapping
@@ -47,7 +49,7 @@ from i2pa_core.i2pa_list import paired_post_ids
 from i2pa_core.io import write_json, write_table
 from i2pa_core.plotting import SIMULATED_NOTE, save_figure
 from i2pa_core.simulate import SimulateConfig
-from i2pa_core.stage_beyond import beyond_stage, plan_runs, render_missing, run_all, run_tables
+from i2pa_core.stage_beyond import beyond_stage, plan_runs, render_missing, run_tables
 from i2pa_core.stage_pairs import PairsStage, pipeline_tables
 from i2pa_core.train_config import train_config
 
@@ -58,45 +60,49 @@ seed = base["seed"]
 pdips, posts, truth = pipeline_tables(pairs)
 image_root = "data/render"  # the PDIP images (stage render)
 runs = plan_runs(stage, rules, train_config(train).loss)
-[(r.name, r.studies) for r in runs]
+len(runs), [run.run_id for run in runs]
 
 # %% [markdown]
-# Each run's pairs at the budget: how many training PDIPs its rule gives, and how many it trains on.
+# Each run's pairs at the budget: how many training PDIPs its setting has, and how many it
+# trains on.
 
 # %%
-data = run_tables(runs, pdips, posts, rules, stage.budget, seed)
-{name: (d.available, int((d.pairs["split"] == "train").sum())) for name, d in data.items()}
+data = run_tables(runs, pdips, posts, truth, rules, stage.budget, seed)
+{run_id: (d.available, int((d.pairs["split"] == "train").sum())) for run_id, d in data.items()}
 
 # %%
 with tempfile.TemporaryDirectory(prefix="i2pa-beyond-") as scratch:
-    run_posts = posts if truth is None else render_missing(
-        posts, truth, [d.pairs for d in data.values()], paired_post_ids(pdips), scratch,
-        sim.image_size, sim.cast_strength)
-    records = run_all(runs, data, run_posts, truth, train, stage.budget, image_root, seed)
-write_json("results/beyond/metrics.json", {"runs": records, "rows": summary_rows(records)})
+    run_posts = render_missing(posts, truth, [d.pairs for d in data.values()],
+                               paired_post_ids(pdips), scratch, sim.image_size, sim.cast_strength)
+    records = run_all(runs, data, run_posts, truth, train, stage.budget, image_root, seed,
+                      workers=stage.workers)
+summaries, trend = summarise(records), gap_trend(records)
+write_json("results/beyond/metrics.json", {"rows": summary_rows(summaries), "grid_trend": trend,
+                                           "settings": summaries, "runs": records})
 
 # %% [markdown]
 # ## The T x sigma grid
 
 # %%
-grid = grid_table(records)
-write_table("figures/beyond_grid", grid, caption("grid", records, SIMULATED_NOTE),
-            float_format="{:.2f}")
-save_figure(plot_grid(records), "figures/beyond_grid", caption("grid", records, SIMULATED_NOTE))
-grid
+grid = grid_table(summaries)
+write_table("figures/beyond_grid", grid,
+            caption("grid", summaries, SIMULATED_NOTE, trend=trend), float_format="{:.2f}")
+save_figure(plot_grid(summaries, records, trend), "figures/beyond_grid",
+            caption("grid", summaries, SIMULATED_NOTE, figure=True, trend=trend))
+trend, grid
 
 # %% [markdown]
 # ## Random vs user-disjoint split, and the losses
 
 # %%
-splits, losses = split_table(records), loss_table(records)
-write_table("figures/beyond_split", splits, caption("split", records, SIMULATED_NOTE),
+splits, losses = split_table(summaries), loss_table(summaries)
+write_table("figures/beyond_split", splits, caption("split", summaries, SIMULATED_NOTE),
             float_format="{:.2f}")
-write_table("figures/beyond_loss", losses, caption("loss", records, SIMULATED_NOTE),
+write_table("figures/beyond_loss", losses, caption("loss", summaries, SIMULATED_NOTE),
             float_format="{:.2f}")
-save_figure(plot_split_loss(records), "figures/beyond_split_loss",
-            f"Left: {caption('split', records, SIMULATED_NOTE)} Right: the losses, on the "
-            f"reference's test pairs.")
+save_figure(plot_split_loss(summaries, records), "figures/beyond_split_loss",
+            f"Left: {caption('split', summaries, SIMULATED_NOTE, figure=True)} Right: the "
+            f"losses, on the reference's test pairs.")
 splits
 
 # %%

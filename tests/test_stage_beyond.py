@@ -9,15 +9,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
+from scipy import stats
 
+from i2pa_core.beyond_runs import compare_to_reference, gap_trend, run_all, summarise
 from i2pa_core.beyond_tables import caption, grid_table, loss_table, split_table, summary_rows
 from i2pa_core.config import ConfigError
 from i2pa_core.pairs import PDIPConfig, generate_pdips, pdip_probability
 from i2pa_core.simulate import SimulateConfig, simulate_platform
 from i2pa_core.stage_ablate import Budget
-from i2pa_core.stage_beyond import (BeyondStage, beyond_stage, budget_pairs, compare_to_reference,
-                                    gap, plan_runs, render_missing, run_pairs)
+from i2pa_core.stage_beyond import (BeyondStage, beyond_stage, budget_pairs, gap, plan_runs,
+                                    render_missing, run_pairs, run_tables)
 from i2pa_core.stage_render import render_pair_images
 
 RULES = PDIPConfig(val_size=20, test_size=30)
@@ -56,18 +57,19 @@ def test_cells_with_one_gap_give_the_same_pairs(platform):
     assert pairs != _pair_keys(generate_pdips(platform.posts, other, 1).pairs)
 
 
-def test_plan_trains_the_shared_reference_once_then_its_repeats():
-    runs = plan_runs(BeyondStage(), PDIPConfig(), "bce")
-    names = [r.name for r in runs]
-    assert names[0] == "reference" and runs[0].studies == ("reference", "grid", "split", "loss")
-    assert len(runs) == 1 + 8 + 1 + 2 + 2 and len(set(names)) == len(names)
+def test_plan_trains_each_setting_repeats_times_and_the_shared_reference_once():
+    runs = plan_runs(BeyondStage(repeats=2), PDIPConfig(), "bce")
+    settings = list(dict.fromkeys(r.name for r in runs))
+    assert settings[0] == "reference" and runs[0].studies == ("reference", "grid", "split", "loss")
+    assert len(settings) == 1 + 8 + 1 + 2 and len(runs) == 2 * len(settings)
+    assert [(r.run_id, r.repeat) for r in runs[:3]] == \
+        [("reference/0", 0), ("reference/1", 1), ("T0.8_sigma0.2/0", 0)]
     assert {(r.threshold, r.sigma) for r in runs if "grid" in r.studies} == \
         {(t, s) for t in (0.8, 0.95, 0.99) for s in (0.2, 0.3, 0.5)}
-    assert [(r.name, r.split, r.loss) for r in runs if r.studies in (("split",), ("loss",))] == \
+    assert [(r.name, r.split, r.loss) for r in runs
+            if r.studies in (("split",), ("loss",)) and r.repeat == 0] == \
         [("split_user", "user", "bce"), ("loss_hinge", "random", "hinge"),
          ("loss_fidelity", "random", "fidelity")]
-    assert [(r.name, r.seed_offset, r.threshold) for r in runs[-2:]] == \
-        [("reference_seed+1", 1, 0.95), ("reference_seed+2", 2, 0.95)]
 
 
 def test_a_grid_cell_trains_on_its_pdips_clear_of_the_default_val_and_test_posts(platform,
@@ -84,6 +86,36 @@ def test_a_grid_cell_trains_on_its_pdips_clear_of_the_default_val_and_test_posts
     assert _pair_keys(pairs[pairs["split"] == "train"]) == expected and len(expected) > 100
 
 
+def test_with_a_user_split_default_a_cell_trains_on_no_held_out_user(platform):
+    rules = replace(RULES, split="user")
+    pdips = generate_pdips(platform.posts, rules, 1).pairs
+    run = next(r for r in plan_runs(BeyondStage(), rules, "bce") if r.name == "T0.8_sigma0.2")
+    pairs = run_pairs(run, pdips, platform.posts, rules, 1)
+    held_users = set(pdips.loc[pdips["split"] != "train", "user_id"])
+    train = pairs[pairs["split"] == "train"]
+    assert len(train) > 20 and not set(train["user_id"]) & held_users
+
+
+def test_every_run_of_every_default_split_setting_shares_the_test_pairs(platform, pdips):
+    stage = BeyondStage(thresholds=(0.8, 0.99), sigmas=(0.3,), repeats=2,
+                        budget=Budget(1, 40, 10, 15))
+    data = run_tables(plan_runs(stage, RULES, "bce"), pdips, platform.posts, platform.truth,
+                      RULES, stage.budget, 1)
+    def test_of(run_id):
+        frame = data[run_id].pairs
+        test = frame.loc[frame["split"] == "test", ["a_post_id", "b_post_id"]]
+        return test.reset_index(drop=True)
+    reference = test_of("reference/0")
+    assert len(reference) == 15
+    for run_id in data:
+        if not run_id.startswith("split_user"):
+            assert test_of(run_id).equals(reference), run_id
+    pools = [set(map(tuple, data[f"T0.8_sigma0.3/{k}"].pairs.query("split == 'train'")
+                     [["a_post_id", "b_post_id"]].to_numpy())) for k in (0, 1)]
+    assert len(pools[0]) == len(pools[1]) == 40 and pools[0] != pools[1]  # repeat: own sample
+    assert data["T0.8_sigma0.3/0"].available > data["T0.99_sigma0.3/0"].available
+
+
 def test_the_user_split_run_resplits_the_default_pairs_by_user(platform, pdips):
     run = next(r for r in plan_runs(BeyondStage(), RULES, "bce") if r.name == "split_user")
     pairs = run_pairs(run, pdips, platform.posts, RULES, 1)
@@ -98,11 +130,12 @@ def test_budget_takes_a_seeded_train_sample_the_first_val_pairs_and_the_test_sam
     one, again = budget_pairs(pdips, budget, 5), budget_pairs(pdips, budget, 5)
     assert one.equals(again)
     assert one["split"].value_counts().to_dict() == {"train": 100, "test": 12, "val": 7}
-    assert one[one["split"] == "val"].reset_index(drop=True).equals(
-        pdips[pdips["split"] == "val"].iloc[:7].reset_index(drop=True))
+    assert _pair_keys(one[one["split"] == "val"]) <= _pair_keys(pdips[pdips["split"] == "val"])
     assert _pair_keys(one[one["split"] == "train"]) <= _pair_keys(pdips[pdips["split"] == "train"])
-    other = budget_pairs(pdips, budget, 6)
+    other = budget_pairs(pdips, budget, 5, repeat=1)  # another repeat: another training sample
     assert _pair_keys(other[other["split"] == "train"]) != _pair_keys(one[one["split"] == "train"])
+    assert other[other["split"] != "train"].reset_index(drop=True).equals(
+        one[one["split"] != "train"].reset_index(drop=True))
     everything = budget_pairs(pdips, Budget(1, None, None, None), 5)
     assert len(everything) == len(pdips)
 
@@ -125,19 +158,59 @@ def test_only_missing_images_are_rendered_and_equal_a_render_of_those_posts(plat
                           0.12) is posts
     with pytest.raises(ValueError, match="row-aligned"):
         render_missing(posts, truth.iloc[::-1], [table], [], tmp_path / "y", 16, 0.12)
+    no_image = posts.assign(image=posts["image"].where(posts["post_id"] != ids[3], ""))
+    with pytest.raises(ValueError, match=f"post '{ids[3]}' is in a pair but has no image"):
+        render_missing(no_image, truth, [table], [ids[0], ids[1]], tmp_path / "z", 16, 0.12)
+    assert render_missing(posts, None, [table], [], tmp_path / "w", 16, 0.12) is posts
 
 
-def test_mcnemar_only_for_runs_on_the_reference_test_pairs():
-    pairs = pd.DataFrame({"a_post_id": list("abcde"), "b_post_id": list("fghij")})
-    outcomes = {"reference": pairs.assign(correct=[True, True, False, False, True]),
-                "run": pairs.assign(correct=[True, False, True, True, True]),
-                "elsewhere": pairs.iloc[::-1].assign(correct=[True] * 5)}
-    records = compare_to_reference([{"run": "reference"}, {"run": "run"}, {"run": "elsewhere"}],
-                                   outcomes)
+def test_mcnemar_against_the_reference_run_of_the_same_repeat_on_its_test_pairs():
+    pairs = pd.DataFrame({"a_post_id": list("abcdefgh"), "b_post_id": list("ijklmnop")})
+    right = [True] * 8
+    outcomes = {"reference/0": pairs.assign(correct=[False] * 6 + [True] * 2),
+                "reference/1": pairs.assign(correct=right),
+                "cell/0": pairs.assign(correct=right),
+                "cell/1": pairs.assign(correct=right),
+                "user/0": pairs.iloc[::-1].assign(correct=right)}
+    records = compare_to_reference(
+        [{"run": "reference/0", "setting": "reference", "repeat": 0},
+         {"run": "reference/1", "setting": "reference", "repeat": 1},
+         {"run": "cell/0", "setting": "cell", "repeat": 0},
+         {"run": "cell/1", "setting": "cell", "repeat": 1},
+         {"run": "user/0", "setting": "user", "repeat": 0}], outcomes)
     assert records[0]["common_test"] and "mcnemar_p_value" not in records[0]
-    assert (records[1]["mcnemar_b"], records[1]["mcnemar_c"]) == (2, 1)  # run-only, ref-only
-    assert records[1]["mcnemar_p_value"] == pytest.approx(binomtest(2, 3).pvalue)  # = 1.0
-    assert not records[2]["common_test"] and "mcnemar_p_value" not in records[2]
+    assert (records[2]["mcnemar_b"], records[2]["mcnemar_c"]) == (6, 0)  # run-only, ref-only
+    assert records[2]["mcnemar_p_value"] == pytest.approx(2 * 0.5 ** 6)  # 0.03125 by hand
+    assert (records[3]["mcnemar_b"], records[3]["mcnemar_p_value"]) == (0, 1.0)  # vs reference/1
+    assert not records[4]["common_test"] and "mcnemar_p_value" not in records[4]
+
+
+def test_summary_is_the_mean_of_the_runs_with_a_t_interval():
+    runs = [{"run": f"cell/{k}", "setting": "cell", "repeat": k, "studies": ["grid"],
+             "test_accuracy": acc, "test_n": 1000, "common_test": True, "mcnemar_p_value": p}
+            for k, (acc, p) in enumerate([(80.0, 0.5), (84.0, 0.01), (86.0, 0.2)])]
+    (cell,) = summarise(runs)
+    # mean 83.333, sd = sqrt(((3.333)^2 + 0.667^2 + 2.667^2) / 2) = 3.0551, t(0.975, 2) = 4.3027
+    half = 4.302653 * 3.055050 / np.sqrt(3)
+    assert cell["accuracy"] == pytest.approx(83.33333, abs=1e-4)
+    assert (cell["ci_low"], cell["ci_high"]) == (pytest.approx(83.33333 - half, abs=1e-4),
+                                                 pytest.approx(83.33333 + half, abs=1e-4))
+    assert (cell["min"], cell["max"], cell["runs"]) == (80.0, 86.0, 3)
+    assert cell["mcnemar_p_values"] == [0.5, 0.01, 0.2]
+
+
+def test_gap_trend_is_the_least_squares_slope_with_its_t_interval():
+    records = [{"studies": ["grid"], "gap": g, "test_accuracy": a}
+               for g, a in [(0, 1), (1, 3), (2, 2), (3, 6)]]
+    records.append({"studies": ["loss"], "gap": 9.0, "test_accuracy": 99.0})  # not a grid run
+    trend = gap_trend(records)
+    # x mean 1.5, y mean 3, Sxx 5, Sxy 7: slope 1.4, intercept 0.9; SSE 4.2, se sqrt(2.1 / 5)
+    se = math.sqrt(2.1 / 5)
+    assert (trend["slope"], trend["intercept"], trend["n_runs"]) == \
+        (pytest.approx(1.4), pytest.approx(0.9), 4)
+    assert trend["ci_low"] == pytest.approx(1.4 - 4.302653 * se, abs=1e-5)
+    assert trend["p_value"] == pytest.approx(2 * stats.t.sf(1.4 / se, 2))
+    assert gap_trend(records[:2]) is None
 
 
 @pytest.mark.parametrize("section, named", [
@@ -145,7 +218,8 @@ def test_mcnemar_only_for_runs_on_the_reference_test_pairs():
     ({"sigmas": [0.0]}, "sigmas: 0.0"),
     ({"losses": ["bce", "l2"]}, "losses: 'l2'"),
     ({"splits": ["time"]}, "splits: 'time'"),
-    ({"repeats": -1}, "repeats"),
+    ({"repeats": 0}, "repeats and workers must be >= 1"),
+    ({"workers": 0}, "repeats and workers must be >= 1"),
     ({"budget": {"epoch": 1}}, "beyond.budget: unknown key(s) epoch"),
     ({"grid": {}}, "beyond: unknown key(s) grid"),
 ])
@@ -155,35 +229,53 @@ def test_bad_sections_name_the_key(section, named):
     assert named in str(err.value)
 
 
-def _record(run, t, s, acc, offset=0, split="random", loss="bce", studies=("grid",), **extra):
-    return {"run": run, "studies": list(studies), "threshold": t, "sigma": s, "gap": gap(t, s),
-            "split": split, "loss": loss, "seed_offset": offset, "train_pairs_available": 900,
-            "train_pool": 500, "epochs": 1, "test_accuracy": acc, "test_ci_low": acc - 2,
-            "test_ci_high": acc + 2, "test_n": 1000, "oracle_accuracy": 94.0,
-            "pool_precision": 0.9, "pool_ci_low": 0.88, "pool_ci_high": 0.92,
-            "common_test": True, **extra}
+def _setting(name, t, s, acc, studies=("grid",), split="random", loss="bce", common=True,
+             p_values=()):
+    return {"setting": name, "studies": list(studies), "threshold": t, "sigma": s,
+            "gap": gap(t, s), "split": split, "loss": loss, "train_pairs_available": 900,
+            "train_pool": 500, "epochs": 1, "test_n": 1000, "oracle_accuracy": 94.0,
+            "pool_precision": 0.9, "pool_ci_low": 0.88, "pool_ci_high": 0.92, "runs": 3,
+            "accuracy": acc, "ci_low": acc - 3, "ci_high": acc + 3, "min": acc - 1,
+            "max": acc + 1, "run_accuracies": [acc - 1, acc, acc + 1], "common_test": common,
+            "mcnemar_p_values": list(p_values)}
 
 
-def test_tables_captions_and_summary_from_hand_made_records():
-    all_studies = ("reference", "grid", "split", "loss")
-    records = [_record("reference", 0.95, 0.3, 86.0, studies=all_studies),
-               _record("T0.8_sigma0.2", 0.8, 0.2, 80.0, mcnemar_b=10, mcnemar_c=40,
-                       mcnemar_p_value=1.1e-5),
-               _record("split_user", 0.95, 0.3, 84.0, split="user", studies=("split",),
-                       common_test=False),
-               _record("loss_hinge", 0.95, 0.3, 85.0, loss="hinge", studies=("loss",)),
-               _record("reference_seed+1", 0.95, 0.3, 88.0, offset=1, studies=all_studies)]
-    grid = grid_table(records)
-    assert list(zip(grid["T"], grid["sigma"], grid["Training seed"], grid["Ours (%)"])) == \
-        [(0.8, 0.2, "base", 80.0), (0.95, 0.3, "base", 86.0), (0.95, 0.3, "+1", 88.0)]
-    assert grid["McNemar p vs reference"].tolist() == ["1.1e-05 (b=10, c=40)", "reference", "-"]
-    assert split_table(records)["Same test pairs as reference"].tolist() == ["yes", "no", "yes"]
-    assert loss_table(records)["Loss"].tolist()[:2] == ["cross-entropy (the paper's, Eq. 9)",
-                                                        "hinge (margin 1)"]
-    text = caption("grid", records, "Data: simulated.")
-    assert "Data: simulated." in text and "86.0-88.0 %" in text and "trained 2 times" in text
-    rows = summary_rows(records)
-    assert [r["run"] for r in rows] == ["T0.8_sigma0.2", "reference", "reference_seed+1",
-                                        "split_user", "loss_hinge"]
-    assert rows[1]["label"].endswith("= the reference") and rows[0]["n"] == 1000
+def test_tables_captions_and_summary_from_hand_made_settings():
+    settings = [_setting("reference", 0.95, 0.3, 86.0, ("reference", "grid", "split", "loss")),
+                _setting("T0.8_sigma0.2", 0.8, 0.2, 80.0, p_values=(1.1e-5, 0.02, 0.3)),
+                _setting("split_user", 0.95, 0.3, 84.0, ("split",), split="user", common=False),
+                _setting("loss_hinge", 0.95, 0.3, 85.0, ("loss",), loss="hinge",
+                         p_values=(0.5, 0.6, 0.7))]
+    grid = grid_table(settings)
+    assert list(zip(grid["T"], grid["sigma"], grid["Mean of runs (%)"])) == \
+        [(0.8, 0.2, 80.0), (0.95, 0.3, 86.0)]
+    assert grid["McNemar p per run vs reference"].tolist() == ["1.1e-05 / 0.02 / 0.3",
+                                                               "reference"]
+    assert grid["Runs min-max (%)"].tolist() == ["79.0-81.0", "85.0-87.0"]
+    assert split_table(settings)["Same test pairs as reference"].tolist() == ["yes", "no"]
+    assert loss_table(settings)["Loss"].tolist() == ["cross-entropy (the paper's, Eq. 9)",
+                                                     "hinge (margin 1)"]
+    text = caption("grid", settings, "Data: simulated.")
+    assert "Data: simulated." in text and "trained 3 times" in text and "McNemar" in text
+    assert "McNemar" not in caption("grid", settings, "Data: simulated.", figure=True)
+    rows = summary_rows(settings)
+    assert [r["setting"] for r in rows] == ["T0.8_sigma0.2", "reference", "split_user",
+                                            "loss_hinge"]
+    assert "= the reference, mean of 3 runs" in rows[1]["label"]
+    assert (rows[0]["accuracy"], rows[0]["ci_low"], rows[0]["n"]) == (80.0, 77.0, 1000)
     json.dumps(rows)
+
+
+@pytest.mark.slow
+def test_runs_give_the_same_numbers_in_one_process_or_two(platform, pdips, tmp_path):
+    stage = BeyondStage(thresholds=(0.95,), sigmas=(0.3,), splits=("random",),
+                        losses=("bce", "hinge"), repeats=1, budget=Budget(1, 16, 8, 10))
+    runs = plan_runs(stage, RULES, "bce")
+    assert [r.run_id for r in runs] == ["reference/0", "loss_hinge/0"]
+    data = run_tables(runs, pdips, platform.posts, platform.truth, RULES, stage.budget, 1)
+    render_pair_images(platform.posts, platform.truth, pdips, tmp_path, 16, 0.12)
+    train = {"backbone": "tinycnn", "batch_pairs": 8, "device": "cpu", "eval_batch": 64}
+    one, two = (run_all(runs, data, platform.posts, platform.truth, train, stage.budget,
+                        tmp_path, 1, workers=w, progress=False) for w in (1, 2))
+    assert one == two
+    assert [r["test_n"] for r in one] == [10, 10] and "mcnemar_p_value" in one[1]
