@@ -158,7 +158,7 @@ def plot_grid(summaries: list[dict], records: list[dict], trend: dict | None = N
                   color=PALETTE[1], label="label precision of the training PDIPs")
     line.set(xlabel="gap = sqrt(2) sigma Phi^-1(T) (ln likes)", ylabel="%",
              title="what the grid varies: the gap")
-    line.legend(loc="lower right")
+    line.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.tight_layout()
     return fig
 
