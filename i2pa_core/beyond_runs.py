@@ -16,13 +16,12 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from .config import ConfigError
 from .metrics import mcnemar_test, pair_outcomes
-from .stage_ablate import BUDGET_KEYS, Budget
+from .stage_ablate import Budget, budget_train_config
 from .stage_beyond import BeyondRun, RunPairs, gap
 from .stage_train import split_scores, test_metrics
 from .train import train_model
-from .train_config import TrainConfig, train_config
+from .train_config import TrainConfig
 
 _WORKER: dict = {}  # what a worker process was given once: posts, truth, image root
 
@@ -30,12 +29,8 @@ _WORKER: dict = {}  # what a worker process was given once: posts, truth, image 
 def run_train_config(train_section, budget: Budget, run: BeyondRun) -> TrainConfig:
     """The ``train`` section with the stage's budget and the run's loss, one thread, never
     resumed."""
-    merged = {**(train_section or {}), **{k: getattr(budget, k) for k in BUDGET_KEYS},
-              "loss": run.loss, "save_last": False, "threads": 1}
-    try:
-        return train_config(merged)
-    except ConfigError as exc:
-        raise ConfigError(f"beyond ({run.name}: train section + budget + loss): {exc}") from None
+    return budget_train_config(train_section, budget, {"loss": run.loss, "threads": 1},
+                               f"beyond ({run.name}: train section + budget + loss)")
 
 
 def train_and_test(run: BeyondRun, data: RunPairs, posts: pd.DataFrame,

@@ -82,14 +82,20 @@ def run_train_config(train_section, stage: AblateStage, name: str) -> TrainConfi
     if name not in stage.runs:
         raise ConfigError(f"ablate: no run {name!r}; runs: {', '.join(stage.runs)}")
     run = stage.runs[name]
-    budget = stage.budgets[run.budget]
+    return budget_train_config(train_section, stage.budgets[run.budget], run.train or {},
+                               f"ablate.runs.{name} (train section + budget + overrides)")
+
+
+def budget_train_config(train_section, budget: Budget, overrides: dict,
+                        where: str) -> TrainConfig:
+    """The ``train`` section, then ``budget``'s training knobs, then ``overrides``, without
+    ``last.pt`` (a retrain of a study never resumes); a bad value is an error naming ``where``."""
     merged = {**(train_section or {}), **{k: getattr(budget, k) for k in BUDGET_KEYS},
-              **(run.train or {}), "save_last": False}
+              **overrides, "save_last": False}
     try:
         return train_config(merged)
     except ConfigError as exc:
-        raise ConfigError(f"ablate.runs.{name} (train section + budget + overrides): "
-                          f"{exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def sample_test_pairs(pairs: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
