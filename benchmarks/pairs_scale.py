@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from i2pa_core import io  # noqa: E402
-from i2pa_core.pairs import PDIPConfig, generate_pdips  # noqa: E402
-from i2pa_core.pairs_stream import generate_pdips_parquet  # noqa: E402
+from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips  # noqa: E402
+from i2pa_core.pdip.streaming import generate_pdips_parquet  # noqa: E402
 
 END = pd.Timestamp("2019-01-01T00:00:00Z").value
 DAY_NS = 86_400 * 10**9

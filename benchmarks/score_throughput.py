@@ -58,7 +58,7 @@ def make_weights(folder: Path, backbone: str) -> Path:
         net.fc = torch.nn.Linear(2048, 1)
         torch.save(net.state_dict(), path)
     else:
-        from i2pa_core.models import build_scorer
+        from i2pa_core.model.scorer import build_scorer
 
         torch.save({"model": build_scorer(backbone).state_dict(),
                     "meta": {"backbone": backbone, "preset": "official"}}, path)
@@ -86,9 +86,9 @@ def child(args) -> None:
 
     import torch
 
-    from i2pa_core.images import iter_image_files
-    from i2pa_core.models import load_scorer
-    from i2pa_core.scoring import iter_scores
+    from i2pa_core.io.images import iter_image_files
+    from i2pa_core.model.scorer import load_scorer
+    from i2pa_core.evaluate.scoring import iter_scores
 
     torch.set_num_threads(args.threads)
     start = time.perf_counter()

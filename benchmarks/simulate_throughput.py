@@ -24,7 +24,7 @@ import time  # noqa: E402
 
 import pyarrow as pa  # noqa: E402
 
-from i2pa_core.simulate import SimulateConfig, iter_platform, simulate_platform, write_platform  # noqa: E402,E501
+from i2pa_core.simulate.platform import SimulateConfig, iter_platform, simulate_platform, write_platform  # noqa: E402,E501
 
 
 def users_for(posts: int, cfg: SimulateConfig) -> int:

@@ -29,11 +29,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from i2pa_core.losses import get_loss
-from i2pa_core.presets import make_transform
-from i2pa_core.train import initial_model, make_optimizer, pick_device, train_step
-from i2pa_core.train_config import TrainConfig
-from i2pa_core.train_data import PairBatchSampler, PairBatches, pair_set
+from i2pa_core.model.losses import get_loss
+from i2pa_core.model.presets import make_transform
+from i2pa_core.train.loop import initial_model, make_optimizer, pick_device, train_step
+from i2pa_core.train.config import TrainConfig
+from i2pa_core.train.data import PairBatchSampler, PairBatches, pair_set
 
 
 def _timed(batches, model, optimizer, loss_fn, device, amp, normalize, warmup=3) -> float:

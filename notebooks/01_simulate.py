@@ -28,13 +28,13 @@ out_dir = "data/simulate"
 
 # %%
 from IPython.display import Image
-from i2pa_core.plotting import save_figure
-from i2pa_core.io import write_json
-from i2pa_core.sim_plots import plot_platform
-from i2pa_core.simulate import SimulateConfig, simulate_platform, write_platform
+from i2pa_core.plots.style import save_figure
+from i2pa_core.io.files import write_json
+from i2pa_core.plots.platform import plot_platform
+from i2pa_core.simulate.platform import SimulateConfig, simulate_platform, write_platform
 from i2pa_core.config import from_mapping
-from i2pa_core.plotting import SIMULATED_NOTE
-from i2pa_core.stage_simulate import platform_metrics
+from i2pa_core.plots.style import SIMULATED_NOTE
+from i2pa_core.stages.simulate import platform_metrics
 
 cfg = from_mapping(SimulateConfig, simulate, "simulate")
 seed = base["seed"]

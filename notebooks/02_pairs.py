@@ -29,17 +29,17 @@ out_dir = "data/pairs"
 
 # %%
 from IPython.display import Image, Markdown
-from i2pa_core.io import write_json, write_parquet, write_table
-from i2pa_core.pairs import generate_pdips
-from i2pa_core.pairs_precision import label_precision
-from i2pa_core.pairs_report import display_table1, plot_funnel, plot_pdip_distributions, table1
-from i2pa_core.pairs_sweep import (label_precision_table, pdip_count_grid, plot_label_precision,
+from i2pa_core.io.files import write_json, write_parquet, write_table
+from i2pa_core.pdip.sampler import generate_pdips
+from i2pa_core.pdip.precision import label_precision
+from i2pa_core.pdip.report import display_table1, plot_funnel, plot_pdip_distributions, table1
+from i2pa_core.pdip.sweep import (label_precision_table, pdip_count_grid, plot_label_precision,
                                    plot_pdip_grid)
-from i2pa_core.plotting import save_figure
-from i2pa_core.posts import read_posts
+from i2pa_core.plots.style import save_figure
+from i2pa_core.io.posts import read_posts
 from i2pa_core.config import from_mapping
-from i2pa_core.plotting import SIMULATED_NOTE
-from i2pa_core.stage_pairs import PairsStage, matching_policy_counts, pairs_metrics, read_truth
+from i2pa_core.plots.style import SIMULATED_NOTE
+from i2pa_core.stages.pairs import PairsStage, matching_policy_counts, pairs_metrics, read_truth
 
 stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]

@@ -27,9 +27,9 @@ out_dir = "data/render"
 
 # %%
 from i2pa_core.config import from_mapping
-from i2pa_core.simulate import SimulateConfig
-from i2pa_core.stage_pairs import pipeline_tables
-from i2pa_core.stage_render import render_pair_images
+from i2pa_core.simulate.platform import SimulateConfig
+from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.simulate.pair_images import render_pair_images
 
 sim = from_mapping(SimulateConfig, simulate, "simulate")
 pdips, posts, truth = pipeline_tables(pairs)

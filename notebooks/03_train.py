@@ -29,14 +29,14 @@ out_dir = "models/train"
 
 # %%
 from IPython.display import Image
-from i2pa_core.io import write_json, write_parquet
-from i2pa_core.plotting import save_figure
-from i2pa_core.stage_train import add_score_reference, split_scores, test_metrics
-from i2pa_core.plotting import SIMULATED_NOTE
-from i2pa_core.stage_pairs import pipeline_tables
-from i2pa_core.train import train_model
-from i2pa_core.train_config import train_config
-from i2pa_core.train_eval import plot_training_curves
+from i2pa_core.io.files import write_json, write_parquet
+from i2pa_core.plots.style import save_figure
+from i2pa_core.train.results import add_score_reference, split_scores, test_metrics
+from i2pa_core.plots.style import SIMULATED_NOTE
+from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.train.loop import train_model
+from i2pa_core.train.config import train_config
+from i2pa_core.train.validation import plot_training_curves
 
 cfg = train_config(train)
 seed = base["seed"]

@@ -32,15 +32,15 @@ model_scores_path = "models/train/test_scores.parquet"
 # %%
 import pandas as pd
 from IPython.display import Image
-from i2pa_core.human_analysis import (accuracy_by_p, final_answers, fig9_selection, group_tests,
+from i2pa_core.human.analysis import (accuracy_by_p, final_answers, fig9_selection, group_tests,
                                       human_vs_model, pair_table, subject_accuracy, table4)
-from i2pa_core.human_figures import accuracy_by_p_figure, fig9_examples
-from i2pa_core.human_plan import make_plan, write_plan
-from i2pa_core.io import write_json, write_table
-from i2pa_core.plotting import save_figure
+from i2pa_core.human.figures import accuracy_by_p_figure, fig9_examples
+from i2pa_core.human.plan import make_plan, write_plan
+from i2pa_core.io.files import write_json, write_table
+from i2pa_core.plots.style import save_figure
 from i2pa_core.config import from_mapping
-from i2pa_core.stage_human import HumanStage, collect_answers
-from i2pa_core.stage_pairs import pipeline_tables
+from i2pa_core.stages.human import HumanStage, collect_answers
+from i2pa_core.stages.pairs import pipeline_tables
 
 stage = from_mapping(HumanStage, human, "human")
 seed = base["seed"]

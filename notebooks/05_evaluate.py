@@ -33,29 +33,29 @@ checkpoint = "models/train/best.pt"
 import numpy as np
 import pandas as pd
 from IPython.display import Image, display
-from i2pa_core import baselines
+from i2pa_core.evaluate import baselines
 from i2pa_core.config import from_mapping
-from i2pa_core.generalise import GeneraliseConfig
-from i2pa_core.pairs_config import PDIPConfig
-from i2pa_core.popularity_mlp import MLPConfig, ablation_report, run_ablation
-from i2pa_core.simulate import SimulateConfig
-from i2pa_core.human_analysis import final_answers, pair_table
-from i2pa_core.human_plan import read_plan
-from i2pa_core.human_store import read_responses
-from i2pa_core.io import write_json, write_table, write_text
-from i2pa_core.models import load_scorer
-from i2pa_core.paper_figures import post_card, sample_pdips, siamese_diagram
-from i2pa_core.paper_figures_eval import (category_scores, comparison_bars, fit_gaussian,
+from i2pa_core.evaluate.generalise import GeneraliseConfig
+from i2pa_core.pdip.config import PDIPConfig
+from i2pa_core.evaluate.popularity_mlp import MLPConfig, ablation_report, run_ablation
+from i2pa_core.simulate.platform import SimulateConfig
+from i2pa_core.human.analysis import final_answers, pair_table
+from i2pa_core.human.plan import read_plan
+from i2pa_core.human.store import read_responses
+from i2pa_core.io.files import write_json, write_table, write_text
+from i2pa_core.model.scorer import load_scorer
+from i2pa_core.plots.paper import post_card, sample_pdips, siamese_diagram
+from i2pa_core.plots.results import (category_scores, comparison_bars, fit_gaussian,
                                           gradcam_grid, level_examples, score_histogram,
                                           select_levels)
-from i2pa_core.plotting import SIMULATED_NOTE, save_figure
-from i2pa_core.i2pa_list import paired_post_ids
-from i2pa_core.scoring import ScoreReference
-from i2pa_core.stage_evaluate import (MLP_LABEL, EvaluateStage, card_row, comparison_metrics,
+from i2pa_core.plots.style import SIMULATED_NOTE, save_figure
+from i2pa_core.io.pair_list import paired_post_ids
+from i2pa_core.evaluate.scoring import ScoreReference
+from i2pa_core.stages.evaluate import (MLP_LABEL, EvaluateStage, card_row, comparison_metrics,
                                       comparison_table, generalisation_rows, generalise_in_scratch,
                                       gradcam_examples, handcrafted_scores, human_row,
                                       image_loader, percent_table, user_inputs)
-from i2pa_core.stage_pairs import pipeline_tables
+from i2pa_core.stages.pairs import pipeline_tables
 
 stage = from_mapping(EvaluateStage, evaluate, "evaluate")
 seed = base["seed"]

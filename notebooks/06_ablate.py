@@ -34,11 +34,11 @@ run = "noise_00"
 import tempfile
 import time
 
-from i2pa_core.io import write_json
-from i2pa_core.stage_ablate import ablate_stage, run_record, run_train_config, sample_test_pairs
-from i2pa_core.stage_pairs import pipeline_tables
-from i2pa_core.stage_train import split_scores, test_metrics
-from i2pa_core.train import train_model
+from i2pa_core.io.files import write_json
+from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config, sample_test_pairs
+from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.train.results import split_scores, test_metrics
+from i2pa_core.train.loop import train_model
 
 stage = ablate_stage(ablate)
 cfg = run_train_config(train, stage, run)

@@ -26,9 +26,9 @@ ablate = {}
 runs_dir = "results/ablate"
 
 # %%
-from i2pa_core.io import write_json, write_table
-from i2pa_core.plotting import SIMULATED_NOTE
-from i2pa_core.stage_ablate import (ablate_stage, backbone_table, caption, noise_table, read_runs,
+from i2pa_core.io.files import write_json, write_table
+from i2pa_core.plots.style import SIMULATED_NOTE
+from i2pa_core.stages.ablate import (ablate_stage, backbone_table, caption, noise_table, read_runs,
                                     summary_rows)
 
 records = read_runs(runs_dir, ablate_stage(ablate).runs)

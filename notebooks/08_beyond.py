@@ -41,17 +41,17 @@ beyond = {}
 # %%
 import tempfile
 
-from i2pa_core.beyond_runs import gap_trend, run_all, summarise
-from i2pa_core.beyond_tables import (caption, grid_table, loss_table, plot_grid, plot_split_loss,
+from i2pa_core.beyond.runs import gap_trend, run_all, summarise
+from i2pa_core.beyond.tables import (caption, grid_table, loss_table, plot_grid, plot_split_loss,
                                      split_table, summary_rows)
 from i2pa_core.config import from_mapping
-from i2pa_core.i2pa_list import paired_post_ids
-from i2pa_core.io import write_json, write_table
-from i2pa_core.plotting import SIMULATED_NOTE, save_figure
-from i2pa_core.simulate import SimulateConfig
-from i2pa_core.stage_beyond import beyond_stage, plan_runs, render_missing, run_tables
-from i2pa_core.stage_pairs import PairsStage, pipeline_tables
-from i2pa_core.train_config import train_config
+from i2pa_core.io.pair_list import paired_post_ids
+from i2pa_core.io.files import write_json, write_table
+from i2pa_core.plots.style import SIMULATED_NOTE, save_figure
+from i2pa_core.simulate.platform import SimulateConfig
+from i2pa_core.beyond.settings import beyond_stage, plan_runs, render_missing, run_tables
+from i2pa_core.stages.pairs import PairsStage, pipeline_tables
+from i2pa_core.train.config import train_config
 
 stage = beyond_stage(beyond)
 rules = from_mapping(PairsStage, pairs, "pairs").rules

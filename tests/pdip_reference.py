@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from i2pa_core.captions import tokenize
+from i2pa_core.pdip.captions import tokenize
 
 DAY_NS = 86_400 * 10**9
 

@@ -6,7 +6,7 @@ import pytest
 from scipy import optimize
 from scipy.special import expit
 
-from i2pa_core import baselines as B
+from i2pa_core.evaluate import baselines as B
 
 
 def test_standardiser_gives_constant_features_scale_one():

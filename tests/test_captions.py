@@ -1,8 +1,8 @@
-"""Caption tokenisation rules (documented in i2pa_core.captions)."""
+"""Caption tokenisation rules (documented in i2pa_core.pdip.captions)."""
 
 import pytest
 
-from i2pa_core.captions import tokenize
+from i2pa_core.pdip.captions import tokenize
 
 
 @pytest.mark.parametrize("caption, words, tags, mentions", [

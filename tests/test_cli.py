@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from i2pa_core.cli import main
+from i2pa_core.cli.main import main
 
 
 @pytest.mark.parametrize("verb", ["simulate", "pairs", "validate"])

@@ -5,7 +5,7 @@ import colorsys
 import numpy as np
 import pytest
 
-from i2pa_core import features as F
+from i2pa_core.evaluate import features as F
 
 
 def _solid(rgb, size=8, batch=1):

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from i2pa_core.config import ConfigError, from_mapping
-from i2pa_core.generalise import (RESULT_COLUMNS, GeneraliseConfig, flickr_pairs,
+from i2pa_core.evaluate.generalise import (RESULT_COLUMNS, GeneraliseConfig, flickr_pairs,
                                   generalisation_table, normalised_popularity, run_generalisation,
                                   variant_pdips, variant_seed)
-from i2pa_core.i2pa_list import PAIR_COLUMNS
-from i2pa_core.pairs import PDIPConfig
-from i2pa_core.simulate import SimulateConfig, simulate_platform
+from i2pa_core.io.pair_list import PAIR_COLUMNS
+from i2pa_core.pdip.sampler import PDIPConfig
+from i2pa_core.simulate.platform import SimulateConfig, simulate_platform
 
 CRAWL = pd.Timestamp("2018-07-01T12:00:00Z")
 # post_id, likes, followers at crawl, age in days, media; ratio = likes / (followers * age)

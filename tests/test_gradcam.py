@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from i2pa_core import gradcam as G
+from i2pa_core.model import gradcam as G
 
 
 class GapLinear(nn.Module):

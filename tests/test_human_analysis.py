@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from i2pa_core.human_analysis import (accuracy_by_p, fig9_selection, group_tests,
+from i2pa_core.human.analysis import (accuracy_by_p, fig9_selection, group_tests,
                                       human_vs_model, mcnemar_exact, pair_table, table4,
                                       final_answers, wilson_interval)
-from i2pa_core.human_store import read_subjects
+from i2pa_core.human.store import read_subjects
 
 CORRECT = {"S01": [1, 1, 1, 0, 1], "S02": [1, 0, 1, 0, 1], "S03": [1, 1, 0, 0, 0],
            "S04": [0, 1, 1, 1, 0]}

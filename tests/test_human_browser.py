@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from i2pa_core.human_plan import QUESTION, trials
-from i2pa_core.human_server import create_app, start_server
-from i2pa_core.human_store import read_responses, read_subjects
-from i2pa_core.io import write_bytes
+from i2pa_core.human.plan import QUESTION, trials
+from i2pa_core.human.server import create_app, start_server
+from i2pa_core.human.store import read_responses, read_subjects
+from i2pa_core.io.files import write_bytes
 from test_human_data import tiny_plan
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

@@ -6,9 +6,9 @@ import argparse
 
 import pytest
 
-from i2pa_core.cli import UserError
-from i2pa_core.cli_human import register_human
-from i2pa_core.human_plan import read_plan
+from i2pa_core.cli.main import UserError
+from i2pa_core.cli.human import register_human
+from i2pa_core.human.plan import read_plan
 from test_human_data import tiny_platform
 
 

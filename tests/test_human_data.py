@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from PIL import Image
 
-from i2pa_core.human_plan import HumanConfig, make_plan
+from i2pa_core.human.plan import HumanConfig, make_plan
 
 
 def tiny_platform(root, n_test: int = 12, n_other: int = 20) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
-from i2pa_core.human_analysis import accuracy_by_p, fig9_selection, final_answers, pair_table
-from i2pa_core.human_figures import accuracy_by_p_figure, fig9_examples
-from i2pa_core.human_panel import SIMULATED_PANEL
+from i2pa_core.human.analysis import accuracy_by_p, fig9_selection, final_answers, pair_table
+from i2pa_core.human.figures import accuracy_by_p_figure, fig9_examples
+from i2pa_core.human.panel import SIMULATED_PANEL
 from test_human_analysis import PLAN, _responses, _scores
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from i2pa_core.human_analysis import final_answers
-from i2pa_core.human_panel import PanelConfig, simulate_demographics, simulate_panel, write_panel
-from i2pa_core.human_plan import trials
-from i2pa_core.human_store import read_responses, read_subjects
-from i2pa_core.sim_content import CATEGORIES, intrinsic_score, sample_attributes
+from i2pa_core.human.analysis import final_answers
+from i2pa_core.human.panel import PanelConfig, simulate_demographics, simulate_panel, write_panel
+from i2pa_core.human.plan import trials
+from i2pa_core.human.store import read_responses, read_subjects
+from i2pa_core.simulate.content import CATEGORIES, intrinsic_score, sample_attributes
 from test_human_data import tiny_plan
 
 

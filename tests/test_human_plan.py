@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from i2pa_core.human_plan import (HumanConfig, make_plan, read_plan, safe_relative,
+from i2pa_core.human.plan import (HumanConfig, make_plan, read_plan, safe_relative,
                                   subject_id, subject_index, subject_schedule, trials, write_plan)
 from test_human_data import tiny_plan, tiny_platform
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from i2pa_core.human_plan import trials
-from i2pa_core.human_server import create_app
-from i2pa_core.human_store import read_responses, read_subjects
+from i2pa_core.human.plan import trials
+from i2pa_core.human.server import create_app
+from i2pa_core.human.store import read_responses, read_subjects
 from test_human_data import tiny_plan
 
 FORM = {"gender": "female", "age": 23, "used_instagram": True, "social_hours": 2.5}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from i2pa_core.human_store import (RESPONSE_COLUMNS, append_row, last_answers, read_responses,
+from i2pa_core.human.store import (RESPONSE_COLUMNS, append_row, last_answers, read_responses,
                                    utc_timestamp)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from i2pa_core.images import (ImageError, UnsafePathError, contained_path, image_for_id,
+from i2pa_core.io.images import (ImageError, UnsafePathError, contained_path, image_for_id,
                               iter_image_files, open_rgb, to_rgb)
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from i2pa_core.io import atomic_path, write_text
+from i2pa_core.io.files import atomic_path, write_text
 
 
 def test_failed_write_keeps_old_content(tmp_path):

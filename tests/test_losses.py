@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from i2pa_core.losses import LOSSES, bce_loss, fidelity_loss, get_loss, margin_ranking_loss
+from i2pa_core.model.losses import LOSSES, bce_loss, fidelity_loss, get_loss, margin_ranking_loss
 
 
 def t(*values):

@@ -8,9 +8,9 @@ import torch
 import torchvision
 from PIL import Image
 
-from i2pa_core.models import (BACKBONES, CheckpointError, PretrainedWeightsMissing, build_scorer,
+from i2pa_core.model.scorer import (BACKBONES, CheckpointError, PretrainedWeightsMissing, build_scorer,
                               load_authors_weights, load_scorer, pretrained_weights_file)
-from i2pa_core.presets import IMAGENET_MEAN, IMAGENET_STD, PRESETS, make_transform
+from i2pa_core.model.presets import IMAGENET_MEAN, IMAGENET_STD, PRESETS, make_transform
 
 
 @pytest.mark.parametrize("name,size", [("smallcnn", 64), ("tinycnn", 16), ("resnet18", 32)])

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from i2pa_core.config import ConfigError
-from i2pa_core.notebook import apply_overrides, main, parse_assignment
+from i2pa_core.stages.notebook import apply_overrides, main, parse_assignment
 
 PARAMS = {"base": {"seed": 0}, "train": {"epochs": 4, "lr": 0.002, "max_train_pairs": None},
           "ablate": {"budgets": {"light": {"epochs": 2}}}}

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from i2pa_core import io
+from i2pa_core.io import files as io
 from i2pa_core.config import ConfigError, from_mapping
-from i2pa_core.i2pa_list import PairListError
-from i2pa_core.pairs import PDIPConfig, generate_pdips, pdip_probability, read_i2pa_list
-from i2pa_core.pairs_stream import generate_pdips_parquet
-from i2pa_core.posts import validate_posts
+from i2pa_core.io.pair_list import PairListError
+from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, pdip_probability, read_i2pa_list
+from i2pa_core.pdip.streaming import generate_pdips_parquet
+from i2pa_core.io.posts import validate_posts
 
 BASE = pd.Timestamp("2020-01-01T00:00:00Z")
 DAY = pd.Timedelta(days=1)

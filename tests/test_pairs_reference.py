@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from i2pa_core import pairs_match
-from i2pa_core.caption_features import caption_features, context_key
-from i2pa_core.captions import tokenize
-from i2pa_core.pairs import PDIPConfig, candidate_pairs, generate_pdips, pdip_probability
-from i2pa_core.pairs_prepare import prepare_posts
-from i2pa_core.posts import validate_posts
+from i2pa_core.pdip import matching as pairs_match
+from i2pa_core.pdip.caption_features import caption_features, context_key
+from i2pa_core.pdip.captions import tokenize
+from i2pa_core.pdip.sampler import PDIPConfig, candidate_pairs, generate_pdips, pdip_probability
+from i2pa_core.pdip.prepare import prepare_posts
+from i2pa_core.io.posts import validate_posts
 from pdip_reference import (reference_candidates, reference_chronological, reference_greedy)
 
 BASE = pd.Timestamp("2020-01-01T00:00:00Z")

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from i2pa_core.pairs import PDIPConfig, generate_pdips
-from i2pa_core.pairs_precision import (label_precision, naive_cross_user_pairs,
+from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
+from i2pa_core.pdip.precision import (label_precision, naive_cross_user_pairs,
                                        naive_same_user_pairs, wilson_interval)
-from i2pa_core.pairs_report import (SYNTHETIC_NOTE, display_table1, plot_funnel,
+from i2pa_core.pdip.report import (SYNTHETIC_NOTE, display_table1, plot_funnel,
                                     plot_pdip_distributions, table1)
-from i2pa_core.pairs_sweep import (PRECISION_COLUMNS, label_precision_table, pdip_count_grid,
+from i2pa_core.pdip.sweep import (PRECISION_COLUMNS, label_precision_table, pdip_count_grid,
                                    plot_label_precision, plot_pdip_grid)
-from i2pa_core.simulate import SimulateConfig, simulate_platform
+from i2pa_core.simulate.platform import SimulateConfig, simulate_platform
 
 
 def _posts(ids, users, likes, captions=None):

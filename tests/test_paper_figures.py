@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from i2pa_core import paper_figures as PF
-from i2pa_core import paper_figures_eval as PE
-from i2pa_core.plotting import plt
+from i2pa_core.plots import paper as PF
+from i2pa_core.plots import results as PE
+from i2pa_core.plots.style import plt
 
 
 @pytest.fixture(autouse=True)

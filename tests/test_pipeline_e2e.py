@@ -72,7 +72,7 @@ def test_dvc_repro_on_tiny_params(tmp_path):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     stages = yaml.safe_load((tmp_path / "dvc.yaml").read_text())["stages"]
     for name, stage in stages.items():
-        if "i2pa_core.notebook" not in stage.get("cmd", stage.get("do", {}).get("cmd", "")):
+        if "i2pa_core.stages.notebook" not in stage.get("cmd", stage.get("do", {}).get("cmd", "")):
             continue
         executed = list((tmp_path / "results" / name).rglob("*.ipynb"))
         assert executed, f"stage {name} left no executed notebook in results/{name}/"

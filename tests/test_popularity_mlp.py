@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from i2pa_core import popularity_mlp as P
+from i2pa_core.evaluate import popularity_mlp as P
 
 
 def _toy_posts() -> pd.DataFrame:

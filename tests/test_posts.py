@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from i2pa_core.posts import PostsFormatError, read_posts, validate_posts
+from i2pa_core.io.posts import PostsFormatError, read_posts, validate_posts
 
 GOOD = [
     {"post_id": "p1", "user_id": "u1", "upload_time": "2018-01-01T10:00:00Z",

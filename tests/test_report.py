@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from i2pa_core import report as R
+from i2pa_core.stages import report as R
 
 
 def _write(root, stage, obj):

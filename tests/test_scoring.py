@@ -16,16 +16,16 @@ from torch import nn
 from torchvision import transforms
 from torchvision.transforms import functional as TF
 
-from i2pa_core.cli import main
-from i2pa_core.scoring import (PAPER_REFERENCE, ScoredImage, ScoreReference, evaluate_pairs,
+from i2pa_core.cli.main import main
+from i2pa_core.evaluate.scoring import (PAPER_REFERENCE, ScoredImage, ScoreReference, evaluate_pairs,
                                rank_folder, score_paths, top_k)
 
 
 @pytest.fixture
 def cli(monkeypatch):
     """``i2pa`` main with the scoring verbs registered (whether or not cli_verbs has them yet)."""
-    from i2pa_core import cli_verbs
-    from i2pa_core.cli_score import register_score
+    from i2pa_core.cli import data as cli_verbs
+    from i2pa_core.cli.score import register_score
 
     if not any(getattr(r, "__name__", "") == "register_score" for r in cli_verbs.REGISTER):
         monkeypatch.setattr(cli_verbs, "REGISTER", [*cli_verbs.REGISTER, register_score])
@@ -165,7 +165,7 @@ def test_evaluate_pairs_with_image_paths_from_a_posts_table(tmp_path):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A checkpoint in our format (tinycnn, preset synthetic): fast to load and run."""
-    from i2pa_core.models import build_scorer
+    from i2pa_core.model.scorer import build_scorer
 
     path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
     torch.manual_seed(0)

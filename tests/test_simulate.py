@@ -1,7 +1,7 @@
 """The synthetic platform: determinism, format, and that each designed effect is really there.
 
 Effects are checked by independent measurements on the outputs (regressions on like counts,
-caption tokens parsed by :mod:`i2pa_core.captions`, colour measured in decoded JPEG pixels),
+caption tokens parsed by :mod:`i2pa_core.pdip.captions`, colour measured in decoded JPEG pixels),
 not by reading back the simulator's own bookkeeping.
 """
 
@@ -16,12 +16,12 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from i2pa_core.captions import tokenize
+from i2pa_core.pdip.captions import tokenize
 from i2pa_core.config import ConfigError, from_mapping
-from i2pa_core.posts import read_posts, validate_posts
-from i2pa_core.sim_captions import HASHTAGS, N_HOT_HASHTAGS
-from i2pa_core.sim_content import CATEGORIES, intrinsic_score, sample_attributes
-from i2pa_core.simulate import (SimulateConfig, iter_platform, simulate_platform,
+from i2pa_core.io.posts import read_posts, validate_posts
+from i2pa_core.simulate.captions import HASHTAGS, N_HOT_HASHTAGS
+from i2pa_core.simulate.content import CATEGORIES, intrinsic_score, sample_attributes
+from i2pa_core.simulate.platform import (SimulateConfig, iter_platform, simulate_platform,
                                 write_platform)
 
 TINY = SimulateConfig(n_users=12, users_per_block=4, days=30, image_size=16)
@@ -200,7 +200,7 @@ def test_config_fails_loudly():
 
 
 def test_plot_says_simulated():
-    from i2pa_core.sim_plots import plot_platform
+    from i2pa_core.plots.platform import plot_platform
 
     fig = plot_platform(simulate_platform(TINY, 0))
     assert len(fig.axes) == 4 and "simulated" in fig._suptitle.get_text().lower()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from i2pa_core.config import ConfigError
-from i2pa_core.io import write_table
-from i2pa_core.stage_ablate import (ablate_stage, backbone_table, caption, noise_table, read_runs,
+from i2pa_core.io.files import write_table
+from i2pa_core.stages.ablate import (ablate_stage, backbone_table, caption, noise_table, read_runs,
                                     run_train_config, sample_test_pairs, summary_rows)
 
 SECTION = {

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from i2pa_core.beyond_runs import compare_to_reference, gap_trend, run_all, summarise
-from i2pa_core.beyond_tables import caption, grid_table, loss_table, split_table, summary_rows
+from i2pa_core.beyond.runs import compare_to_reference, gap_trend, run_all, summarise
+from i2pa_core.beyond.tables import caption, grid_table, loss_table, split_table, summary_rows
 from i2pa_core.config import ConfigError
-from i2pa_core.pairs import PDIPConfig, generate_pdips, pdip_probability
-from i2pa_core.simulate import SimulateConfig, simulate_platform
-from i2pa_core.stage_ablate import Budget
-from i2pa_core.stage_beyond import (BeyondStage, beyond_stage, budget_pairs, gap, plan_runs,
+from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, pdip_probability
+from i2pa_core.simulate.platform import SimulateConfig, simulate_platform
+from i2pa_core.stages.ablate import Budget
+from i2pa_core.beyond.settings import (BeyondStage, beyond_stage, budget_pairs, gap, plan_runs,
                                     render_missing, run_pairs, run_tables)
-from i2pa_core.stage_render import render_pair_images
+from i2pa_core.simulate.pair_images import render_pair_images
 
 RULES = PDIPConfig(val_size=20, test_size=30)
 SIM = SimulateConfig(n_users=40, users_per_block=20, days=120, image_size=16)

@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from i2pa_core import stage_evaluate as E
-from i2pa_core.i2pa_list import paired_post_ids
-from i2pa_core.images import ImageError
+from i2pa_core.stages import evaluate as E
+from i2pa_core.io.pair_list import paired_post_ids
+from i2pa_core.io.images import ImageError
 
 
 def _pairs():
@@ -87,7 +87,7 @@ class _Brightness(torch.nn.Module):
 
 
 def test_user_folder_is_ranked_brightest_first_and_skips_are_kept(tmp_path):
-    from i2pa_core.scoring import PAPER_REFERENCE
+    from i2pa_core.evaluate.scoring import PAPER_REFERENCE
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -105,7 +105,7 @@ def test_user_folder_is_ranked_brightest_first_and_skips_are_kept(tmp_path):
 
 
 def test_user_inputs_name_the_params_key_of_a_missing_folder(tmp_path):
-    from i2pa_core.scoring import PAPER_REFERENCE
+    from i2pa_core.evaluate.scoring import PAPER_REFERENCE
 
     with pytest.raises(ValueError, match="evaluate.user_folder"):
         E.user_inputs(E.EvaluateStage(user_folder=str(tmp_path / "nope")), _Brightness(),
@@ -120,7 +120,7 @@ def test_user_inputs_name_the_params_key_of_a_missing_folder(tmp_path):
 
 
 def test_user_pairs_are_evaluated_on_the_images_that_exist(tmp_path):
-    from i2pa_core.scoring import PAPER_REFERENCE
+    from i2pa_core.evaluate.scoring import PAPER_REFERENCE
 
     images = tmp_path / "img"
     images.mkdir()

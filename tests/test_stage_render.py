@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from i2pa_core.simulate import SimulateConfig, simulate_platform, write_platform
-from i2pa_core.stage_render import pair_posts, render_pair_images
+from i2pa_core.simulate.platform import SimulateConfig, simulate_platform, write_platform
+from i2pa_core.simulate.pair_images import pair_posts, render_pair_images
 
 TINY = SimulateConfig(n_users=4, users_per_block=2, days=20, image_size=16)
 

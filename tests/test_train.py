@@ -8,14 +8,14 @@ import pytest
 import torch
 from PIL import Image
 
-from i2pa_core import train as train_module
-from i2pa_core.checkpoint import load_checkpoint
+from i2pa_core.train import loop as train_module
+from i2pa_core.io.checkpoint import load_checkpoint
 from i2pa_core.config import ConfigError
-from i2pa_core.models import load_scorer
-from i2pa_core.presets import make_transform
-from i2pa_core.train import train_model
-from i2pa_core.train_config import TrainConfig, train_config
-from i2pa_core.train_data import (PairBatchSampler, PairBatches, PairSet, epoch_order,
+from i2pa_core.model.scorer import load_scorer
+from i2pa_core.model.presets import make_transform
+from i2pa_core.train.loop import train_model
+from i2pa_core.train.config import TrainConfig, train_config
+from i2pa_core.train.data import (PairBatchSampler, PairBatches, PairSet, epoch_order,
                                   first_pairs, noise_flips, pair_set)
 
 TINY = TrainConfig(backbone="tinycnn", epochs=3, batch_pairs=8, lr=1e-2, device="cpu",

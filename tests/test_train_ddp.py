@@ -12,9 +12,9 @@ never changes a pair's outcome.
 import torch
 import torch.multiprocessing as mp
 
-from i2pa_core.checkpoint import load_checkpoint
-from i2pa_core.train import train_model
-from i2pa_core.train_ddp import spawned_worker
+from i2pa_core.io.checkpoint import load_checkpoint
+from i2pa_core.train.loop import train_model
+from i2pa_core.train.ddp import spawned_worker
 from test_train import TINY, make_tiny_data
 
 

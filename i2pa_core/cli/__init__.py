@@ -1,0 +1,1 @@
+"""The ``i2pa`` command line; the pipeline never imports it."""

@@ -1,0 +1,120 @@
+"""The verbs of the ``i2pa`` command: each ``_register_*`` adds one sub-parser and its runner."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from i2pa_core.cli.main import UserError, _add_common, _flags, _section, _seed
+from i2pa_core.config import from_mapping
+
+
+def _run_simulate(args) -> int:
+    from i2pa_core.simulate.platform import SimulateConfig, simulate_platform, write_platform
+
+    cfg = from_mapping(SimulateConfig, _section(args, "simulate"), "simulate")
+    seed = _seed(args)
+    platform = simulate_platform(cfg, seed)
+    paths = write_platform(platform, cfg, args.out, seed, progress=not args.quiet)
+    print(f"simulated {len(platform.posts):,} posts of {len(platform.users):,} users "
+          f"(variant {cfg.variant}, seed {seed}) -> {paths['posts']}")
+    return 0
+
+
+def _register_simulate(verbs) -> None:
+    p = verbs.add_parser(
+        "simulate", help="simulate the synthetic social platform (posts, truth, images)",
+        description="Simulate the synthetic social platform with known ground truth and write "
+        "posts.parquet (the posts-table format), truth.parquet, users.parquet, platform.json "
+        "and images/ to --out. Same seed and options, byte-identical posts table.",
+        epilog="example: i2pa simulate --out data/sim --seed 1 --users 200 --no-images")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
+    _add_common(p, "simulate")
+    _flags(p, [("--users", int, "n_users", "number of users (default 1200)"),
+               ("--days", float, "days", "length of the posting span in days (default 180)"),
+               ("--variant", str, "variant", "platform taste: instagram, flickr or reddit"),
+               ("--image-size", int, "image_size", "rendered image side in pixels (default 64)")])
+    p.add_argument("--no-images", dest="render_images", action="store_const", const=False,
+                   help="metadata only: write no JPEG files")
+    p.set_defaults(run=_run_simulate)
+    p.set_defaults(_flag_keys={**p.get_default("_flag_keys"), "render_images": "render_images"})
+
+
+def _run_pairs(args) -> int:
+    from i2pa_core.io.files import write_parquet
+    from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, read_i2pa_list
+    from i2pa_core.io.posts import read_posts
+
+    if args.from_i2pa:
+        if args.posts:
+            raise UserError("give either POSTS or --from-i2pa, not both")
+        pairs = read_i2pa_list(args.from_i2pa)
+        write_parquet(args.out, pairs)
+        print(f"read {len(pairs):,} released pairs -> {args.out}")
+        return 0
+    if not args.posts:
+        raise UserError("give a posts table (POSTS) or --from-i2pa LIST.csv")
+    cfg = from_mapping(PDIPConfig, _section(args, "pairs.rules"), "pairs.rules")
+    result = generate_pdips(read_posts(args.posts), cfg, _seed(args))
+    write_parquet(args.out, result.pairs)
+    if args.funnel:
+        from i2pa_core.io.files import write_text
+        write_text(args.funnel, result.funnel.to_csv(index=False))
+    counts = result.pairs["split"].value_counts().to_dict()
+    print(f"{len(result.pairs):,} PDIPs from {result.n_candidates:,} candidates "
+          f"(train {counts.get('train', 0):,}, val {counts.get('val', 0):,}, "
+          f"test {counts.get('test', 0):,}) -> {args.out}")
+    return 0
+
+
+def _register_pairs(verbs) -> None:
+    p = verbs.add_parser(
+        "pairs", help="generate popularity-discriminable image pairs (paper Sec. 3.1)",
+        description="Generate PDIPs from a posts table (CSV, Parquet or JSON Lines) with the "
+        "paper's rules, or convert the authors' released Low_popularity,High_popularity list. "
+        "Writes a Parquet pairs table: a_post_id (more popular), b_post_id, user_id, p, s_a, "
+        "s_b, interval_days, split.",
+        epilog="examples: i2pa pairs data/simulate/posts.parquet --out pairs.parquet "
+        "--threshold 0.9\n          i2pa pairs --from-i2pa test_pairs.csv --out i2pa.parquet")
+    p.add_argument("posts", nargs="?", type=Path, help="posts table (README: posts-table format)")
+    p.add_argument("--out", required=True, type=Path, help="output pairs table (.parquet)")
+    p.add_argument("--from-i2pa", type=Path, metavar="LIST.csv",
+                   help="read the authors' released pair list instead of generating pairs")
+    p.add_argument("--funnel", type=Path, metavar="CSV", help="also write the filter funnel")
+    _add_common(p, "pairs.rules")
+    _flags(p, [("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
+               ("--sigma", float, "sigma", "Thurstone sigma of Eq. 6 (default 0.3)"),
+               ("--window-days", float, "window_days", "max upload interval (default 10)"),
+               ("--min-age-days", float, "min_age_days", "posts must be older (default 30)"),
+               ("--min-likes", int, "min_likes", "minimum likes (default 50)"),
+               ("--max-words", int, "max_words", "max descriptive words (default 6)"),
+               ("--matching", str, "matching", "greedy_gap (default) or chronological"),
+               ("--split", str, "split", "random (default) or user (user-disjoint)"),
+               ("--val-size", int, "val_size", "validation pairs (default 50000)"),
+               ("--test-size", int, "test_size", "test pairs (default 50000)")])
+    p.set_defaults(run=_run_pairs)
+
+
+def _run_validate(args) -> int:
+    from i2pa_core.io.posts import read_posts
+
+    posts = read_posts(args.posts)
+    print(f"{args.posts}: {len(posts):,} valid posts of {posts['user_id'].nunique():,} users")
+    return 0
+
+
+def _register_validate(verbs) -> None:
+    p = verbs.add_parser(
+        "validate", help="check a posts table against the documented format",
+        description="Read a posts table (CSV, Parquet or JSON Lines) and report the first "
+        "problem with its row and column, or the number of valid posts.",
+        epilog="example: i2pa validate my_crawl.csv")
+    p.add_argument("posts", type=Path, help="posts table to check")
+    p.set_defaults(run=_run_validate)
+
+
+from i2pa_core.cli.human import register_human  # noqa: E402
+from i2pa_core.cli.score import register_score  # noqa: E402
+
+REGISTER = [_register_simulate, _register_pairs, _register_validate, register_score,
+            register_human]

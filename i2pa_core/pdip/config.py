@@ -1,0 +1,60 @@
+"""``PDIPConfig``: every constant of the PDIP rules (PAPER.md §2), one frozen dataclass.
+
+Re-exported by :mod:`i2pa_core.pdip.sampler`; parse a params section with
+``config.from_mapping(PDIPConfig, params["pairs"], "pairs")``. Switches that disable one rule
+(``same_user``, ``same_tags``, ``single_image``, ``window_days=None``, ``min_age_days=None``,
+``max_words=None``, ``min_likes=1``) let an analysis drop one rule at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+NS_PER_DAY = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class PDIPConfig:
+    """PDIP rules and split sizes; defaults are the paper's (Sec. 3.1, Sec. 4)."""
+
+    threshold: float = 0.95          # T in Eq. 6; accept P >= T; must lie in (0.5, 1)
+    sigma: float = 0.3               # Thurstone sigma of S | mu
+    score: Literal["ln", "log10"] = "ln"  # S = log(likes)
+    window_days: float | None = 10.0      # |upload_A - upload_B| <= window; None: no rule
+    min_age_days: float | None = 30.0     # download - upload > min_age; None: no rule
+    min_likes: int = 50                   # likes >= min_likes (>= 1, S needs likes > 0)
+    max_words: int | None = 6             # descriptive words <= max_words; None: no rule
+    same_user: bool = True
+    same_tags: bool = True                # identical hashtag and mention multisets
+    single_image: bool = True             # media_type == "image" only
+    matching: Literal["greedy_gap", "chronological"] = "greedy_gap"
+    split: Literal["random", "user"] = "random"
+    val_size: int = 50_000
+    test_size: int = 50_000
+    block_pairs: int = 4_000_000          # memory knob: window pairs evaluated per block
+
+    def __post_init__(self):
+        if not 0.5 < self.threshold < 1.0:
+            raise ValueError(f"threshold must lie in (0.5, 1), got {self.threshold}")
+        if not (self.sigma > 0 and math.isfinite(self.sigma)):
+            raise ValueError(f"sigma must be a positive number, got {self.sigma}")
+        for name in ("window_days", "min_age_days"):
+            value = getattr(self, name)
+            if value is not None and not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be >= 0 or null, got {value}")
+        if self.min_likes < 1:
+            raise ValueError(f"min_likes must be >= 1 (log of 0 likes), got {self.min_likes}")
+        if self.max_words is not None and self.max_words < 0:
+            raise ValueError(f"max_words must be >= 0 or null, got {self.max_words}")
+        if self.val_size < 0 or self.test_size < 0 or self.block_pairs < 1:
+            raise ValueError("val_size, test_size must be >= 0 and block_pairs >= 1")
+
+    @property
+    def window_ns(self) -> int | None:
+        return None if self.window_days is None else round(self.window_days * NS_PER_DAY)
+
+    @property
+    def min_age_ns(self) -> int | None:
+        return None if self.min_age_days is None else round(self.min_age_days * NS_PER_DAY)

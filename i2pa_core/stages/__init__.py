@@ -1,0 +1,1 @@
+"""Thin glue, one module per DVC stage, plus the notebook runner and the report."""

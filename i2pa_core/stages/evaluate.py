@@ -1,0 +1,297 @@
+"""Glue for the ``evaluate`` stage: the comparison of paper Fig. 4 on the test PDIPs, the
+images behind Fig. 1-7, and the optional user-supplied pair list or folder (params
+``evaluate.user_pairs`` / ``evaluate.user_folder``).
+
+Every method is scored on the same test PDIPs, with n and a 95 % bootstrap interval
+(:func:`baselines.evaluate_scores`) and the exact McNemar test against ours. Rows the paper
+reports for tools that cannot be re-run (closed services, Hessel17's Reddit model) are kept
+apart: ``source = "paper"``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from i2pa_core.evaluate import baselines
+from i2pa_core.evaluate.features import khosla_features
+from i2pa_core.model.gradcam import grad_cam
+from i2pa_core.io.pair_list import paired_post_ids
+from i2pa_core.io.images import ImageError, open_rgb
+from i2pa_core.metrics import bootstrap_mean_ci, mcnemar_test
+from i2pa_core.io.posts import image_paths
+from i2pa_core.model.presets import make_transform
+
+# Fig. 4 rows that cannot be re-run here: accuracy (%) on the paper's 50,000 test PDIPs.
+PAPER_ONLY = (("Virality Detection (paper)", 53.21), ("Khosla14 (paper)", 54.39),
+              ("Hessel17 (paper)", 65.54), ("LikelyAI (paper)", 68.87),
+              ("Human majority (paper)", 72.40), ("Ours (paper, ResNet-50)", 76.65))
+
+MLP_LABEL = "Absolute-popularity MLP (image score + 6 non-visual features)"
+
+
+@dataclass(frozen=True)
+class EvaluateStage:
+    """The ``evaluate`` section of params.yaml.
+
+    Attributes:
+        khosla_train_pairs: training PDIPs (drawn from the seed) whose images fit the Khosla14
+            learners: ridge on the absolute ln(1 + likes) of their posts, and the pairwise
+            ranker on the pairs themselves. null: all (slow on a CPU: ~400 images/s).
+        khosla_val_pairs: validation PDIPs that choose each learner's penalty.
+        khosla_alphas: the penalties tried.
+        card_post: post_id for Fig. 1; null: a test post drawn from the seed.
+        n_gradcam: images per row of Fig. 7 (highest and lowest test scores).
+        per_level: images per level of Fig. 6.
+        user_pairs: a pair list to evaluate the trained model on (our pairs table, or the
+            released ``Low_popularity,High_popularity`` list); null: none.
+        user_images: folder holding the images of ``user_pairs`` (``<id><user_ext>``).
+        user_folder: a folder of photos to score and rank; null: none.
+        popularity_mlp: settings of the absolute-popularity ablation (its module's config).
+        generalise: settings of the generalisation experiment (its module's config).
+    """
+
+    khosla_train_pairs: int | None = 4000
+    khosla_val_pairs: int = 1000
+    khosla_alphas: tuple[float, ...] = (0.01, 1.0, 100.0, 10000.0)
+    card_post: str | None = None
+    n_gradcam: int = 6
+    per_level: int = 5
+    user_pairs: str | None = None
+    user_images: str | None = None
+    user_ext: str = ".jpg"
+    user_folder: str | None = None
+    popularity_mlp: dict = field(default_factory=dict)
+    generalise: dict = field(default_factory=dict)
+
+
+def image_loader(posts: pd.DataFrame, image_root: str | os.PathLike):
+    """post_id -> RGB array (H, W, 3), for the figure functions."""
+    relative = posts.set_index("post_id")["image"]
+    return lambda post_id: np.asarray(open_rgb(os.path.join(image_root, relative[post_id])))
+
+
+def load_images(paths, size: int = 64) -> np.ndarray:
+    """Decode images into one (N, size, size, 3) uint8 array (resized if they differ).
+
+    Raises ImageError naming the file: the pipeline's own images must all decode.
+    """
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    for i, path in enumerate(paths):
+        try:
+            image = open_rgb(path)
+        except ImageError as exc:
+            raise ImageError(f"{path}: {exc}") from None
+        if image.size != (size, size):
+            image = image.resize((size, size))
+        out[i] = np.asarray(image)
+    return out
+
+
+def split_pairs(pdips: pd.DataFrame, split: str, limit: int | None,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """The pairs of one split, at most ``limit`` of them drawn at random (order kept)."""
+    chosen = pdips[pdips["split"] == split]
+    if limit is not None and len(chosen) > limit:
+        chosen = chosen.iloc[np.sort(rng.choice(len(chosen), size=limit, replace=False))]
+    return chosen.reset_index(drop=True)
+
+
+def handcrafted_scores(pdips: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.PathLike,
+                       stage: EvaluateStage, seed: int) -> tuple[dict[str, pd.Series], pd.DataFrame]:
+    """Scores of the test posts by the aesthetics proxy and the two Khosla14 learners.
+
+    Returns:
+        ({method: scores indexed by post_id}, table learner / alpha / val_accuracy).
+    """
+    rng = np.random.default_rng([seed, 5])
+    train = split_pairs(pdips, "train", stage.khosla_train_pairs, rng)
+    val = split_pairs(pdips, "val", stage.khosla_val_pairs, rng)
+    test = pdips[pdips["split"] == "test"]
+    ids = {name: paired_post_ids(frame) for name, frame in (("train", train), ("val", val),
+                                                   ("test", test))}
+    images = {name: load_images(image_paths(posts, image_root, v)) for name, v in ids.items()}
+    feats = {name: khosla_features(v) for name, v in images.items()}
+    val_a, val_b = baselines.pair_rows(val, ids["val"])
+    train_a, train_b = baselines.pair_rows(train, ids["train"])
+    log_likes = np.log1p(posts.set_index("post_id").loc[ids["train"], "likes"].to_numpy(float))
+    absolute = baselines.choose_alpha(
+        lambda a: baselines.fit_ridge(feats["train"], log_likes, a), stage.khosla_alphas,
+        feats["val"][val_a], feats["val"][val_b])
+    pairwise = baselines.choose_alpha(
+        lambda a: baselines.fit_pairwise(feats["train"][train_a], feats["train"][train_b],
+                                         a / len(train)),
+        stage.khosla_alphas, feats["val"][val_a], feats["val"][val_b])
+    index = pd.Index(ids["test"], name="post_id")
+    scores = {
+        "Aesthetics proxy": pd.Series(baselines.aesthetic_scores(images["test"]), index=index),
+        "Khosla14 features, absolute likes": pd.Series(absolute[1].score(feats["test"]), index=index),
+        "Khosla14 features, pairwise": pd.Series(pairwise[1].score(feats["test"]), index=index),
+    }
+    choices = pd.concat([absolute[2].assign(learner="ridge on ln likes"),
+                         pairwise[2].assign(learner="pairwise ranker")], ignore_index=True)
+    return scores, choices[["learner", "alpha", "val_accuracy"]]
+
+
+def human_row(responses_plan_table: pd.DataFrame, ours: pd.Series, seed: int,
+              label: str) -> dict:
+    """The majority-vote row of the comparison from a human pair table
+    (:func:`human_analysis.pair_table`: ``majority_correct`` 1, 0.5 on a tie, or 0), on its own
+    pairs (a subset of the test PDIPs), with McNemar against ours on those same pairs. Ties
+    count one half in the accuracy and are left out of McNemar, as in
+    :func:`human_analysis.human_vs_model`."""
+    table = responses_plan_table
+    correct = table["majority_correct"].to_numpy(dtype=np.float64)
+    ci = bootstrap_mean_ci(correct, rng=seed)
+    model = (table["a_post_id"].map(ours) > table["b_post_id"].map(ours)).to_numpy()
+    decided = correct != 0.5
+    test = mcnemar_test(correct[decided] == 1.0, model[decided])
+    return {"method": label, "accuracy": float(correct.mean()), "n": len(correct),
+            "ci_low": ci[0], "ci_high": ci[1], "mcnemar_p": test["p_value"]}
+
+
+def comparison_table(scores: dict[str, pd.Series], test: pd.DataFrame, reference: str,
+                     extra_rows: list[dict], seed: int) -> pd.DataFrame:
+    """Fig. 4's table: the re-run methods (fractions, n, CI, McNemar p against ``reference``),
+    ``extra_rows`` already in that form, then the paper-only rows; sorted by accuracy within
+    each source."""
+    table = baselines.evaluate_scores(scores, test, reference=reference, rng=seed)
+    table = pd.concat([table, pd.DataFrame(extra_rows)], ignore_index=True)
+    table["source"] = "re-run"
+    paper = pd.DataFrame([{"method": m, "accuracy": a / 100, "source": "paper"}
+                          for m, a in PAPER_ONLY])
+    table = table.sort_values("accuracy", ascending=False, kind="stable")
+    paper = paper.sort_values("accuracy", ascending=False, kind="stable")
+    return pd.concat([table, paper], ignore_index=True)[
+        ["method", "source", "accuracy", "n", "ci_low", "ci_high", "mcnemar_p"]]
+
+
+def percent_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison in percent with integer n, for the written tables."""
+    out = table.copy()
+    for col in ("accuracy", "ci_low", "ci_high"):
+        out[col] = 100 * out[col]
+    out["n"] = [f"{int(n):,}" if pd.notna(n) else "" for n in out["n"]]
+    return out.rename(columns={"accuracy": "accuracy (%)", "ci_low": "ci_low (%)",
+                               "ci_high": "ci_high (%)"})
+
+
+def model_inputs(paths, preset: str) -> tuple[torch.Tensor, np.ndarray]:
+    """Evaluation-transform tensors (B, 3, H, W) and the matching RGB arrays (B, H, W, 3)."""
+    transform = make_transform(preset, train=False)
+    raw = torch.stack([transform.to_uint8(open_rgb(p)) for p in paths])   # (B, 3, H, W) uint8
+    return transform.normalize_batch(raw), raw.permute(0, 2, 3, 1).numpy()
+
+
+USER_SCORE_COLUMNS = ["rank", "path", "score", "score_100", "error"]
+
+
+def user_inputs(stage: EvaluateStage, model, preset: str, reference, seed: int) -> tuple[dict, pd.DataFrame]:
+    """Evaluate ``stage.user_pairs`` and score ``stage.user_folder`` when params name them.
+
+    Returns:
+        (summary for metrics.json: ``user_pairs`` accuracy/n/CI and image counts, or None;
+        ``user_folder`` counts, or None), and the folder's scores best first
+        (:data:`USER_SCORE_COLUMNS`; skipped files last with their reason; empty without a folder).
+    Raises:
+        ValueError naming the params key when a named file or folder is missing.
+    """
+    from pathlib import Path
+
+    from i2pa_core.cli.score import read_pairs
+    from i2pa_core.evaluate.scoring import evaluate_pairs, score_paths
+
+    summary = {"user_pairs": None, "user_folder": None}
+    if stage.user_pairs is not None:
+        if stage.user_images is None or not Path(stage.user_images).is_dir():
+            raise ValueError(f"evaluate.user_images: {stage.user_images!r} is not a folder "
+                             "(needed by evaluate.user_pairs)")
+        pairs = read_pairs(Path(stage.user_pairs), None)
+        result = evaluate_pairs(pairs, stage.user_images, model, preset, stage.user_ext,
+                                rng=seed)
+        problems = result.pop("problems")
+        summary["user_pairs"] = {"file": stage.user_pairs, **result,
+                                 "problems": problems.head(50).to_dict("records")}
+    scores = pd.DataFrame(columns=USER_SCORE_COLUMNS)
+    if stage.user_folder is not None:
+        if not Path(stage.user_folder).is_dir():
+            raise ValueError(f"evaluate.user_folder: {stage.user_folder!r} is not a folder")
+        scores = score_paths([stage.user_folder], model, preset, reference=reference)
+        scores = scores.sort_values(["error", "score"], ascending=[True, False], kind="stable",
+                                    na_position="last").reset_index(drop=True)
+        scored = scores["error"] == ""
+        scores.insert(0, "rank", np.where(scored, np.cumsum(scored), 0))
+        summary["user_folder"] = {"folder": stage.user_folder, "scored": int(scored.sum()),
+                                  "skipped": int((~scored).sum())}
+    return summary, scores
+
+
+def gradcam_examples(model, posts: pd.DataFrame, image_root: str | os.PathLike,
+                     scores: pd.Series, n: int, preset: str) -> dict:
+    """Grad-CAM of the ``n`` highest- and ``n`` lowest-scored posts: the keyword arguments of
+    :func:`paper_figures_eval.gradcam_grid` (images, maps and scores per row)."""
+    order = scores.sort_values(ascending=False, kind="stable")
+    out = {}
+    for name, chosen in (("high", order.iloc[:n]), ("low", order.iloc[::-1].iloc[:n])):
+        tensors, rgb = model_inputs(image_paths(posts, image_root, chosen.index), preset)
+        out.update({f"{name}_images": rgb, f"{name}_maps": grad_cam(model, tensors),
+                    f"{name}_scores": chosen.to_numpy()})
+    return out
+
+
+def card_row(posts: pd.DataFrame, post_id: str) -> pd.Series:
+    """One post's row of the posts table, with its post_id, for Fig. 1."""
+    row = posts.set_index("post_id").loc[post_id].copy()
+    row["post_id"] = post_id
+    return row
+
+
+def comparison_metrics(comparison: pd.DataFrame) -> dict:
+    """The comparison table as ``{method: accuracy, n, ci_low, ci_high (%), p, source}``."""
+    out = {}
+    for row in comparison.itertuples(index=False):
+        out[row.method] = {"accuracy": 100 * row.accuracy,
+                           "n": None if pd.isna(row.n) else int(row.n),
+                           "ci_low": 100 * row.ci_low, "ci_high": 100 * row.ci_high,
+                           "mcnemar_p_vs_ours": row.mcnemar_p, "source": row.source}
+    return out
+
+
+# The paper's generalisation results (Sec. 4.3), next to the closest of our constructions.
+PAPER_GENERALISATION = {("reddit", "pdip"): "58.9 % (Reddit pairs of Hessel17; Hessel17 60.0 %)",
+                        ("flickr", "flickr"): "63.3 % (Flickr, most vs least viewed; "
+                                              "Khosla14 62.4 %)"}
+
+
+def generalisation_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """The generalisation table (:func:`generalise.run_generalisation`) in percent with the
+    paper's number where one is comparable, and its entries for ``metrics.json``; the timing
+    columns are left out so that the same params give the same files."""
+    out = table[["variant", "construction", "n"]].copy()
+    for col in ("accuracy", "ci_low", "ci_high", "oracle_accuracy"):
+        out[f"{col} (%)"] = 100 * table[col]
+    out["paper"] = [PAPER_GENERALISATION.get((v, c), "-")
+                    for v, c in zip(table["variant"], table["construction"])]
+    entries = [{"label": f"{r.variant} platform, {r.construction} pairs",
+                "accuracy": 100 * r.accuracy, "ci_low": 100 * r.ci_low,
+                "ci_high": 100 * r.ci_high, "n": int(r.n),
+                "oracle": 100 * r.oracle_accuracy,
+                "paper": PAPER_GENERALISATION.get((r.variant, r.construction), "-")}
+               for r in table.itertuples(index=False)]
+    return out, entries
+
+
+def generalise_in_scratch(model, preset: str, cfg, seed: int, base, rules) -> pd.DataFrame:
+    """:func:`generalise.run_generalisation` with the variant platforms (tens of thousands of
+    image files) in a temporary folder removed afterwards: only the table is kept, so that
+    ``dvc status`` has no extra folder to walk."""
+    import tempfile
+
+    from i2pa_core.evaluate.generalise import run_generalisation
+
+    with tempfile.TemporaryDirectory(prefix="i2pa-generalise-") as scratch:
+        return run_generalisation(model, preset, scratch, cfg, seed, base, rules)

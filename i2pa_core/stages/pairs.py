@@ -1,0 +1,77 @@
+"""Glue for the ``pairs`` stage: its params section, metrics and the matching-policy yields.
+
+The ``pairs`` section also names the posts table and ground truth that later stages read.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from i2pa_core.config import from_mapping
+from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
+from i2pa_core.io.posts import read_posts
+
+PDIPS_PATH = "data/pairs/pairs.parquet"  # the pairs stage's output, read by the later stages
+
+
+@dataclass(frozen=True)
+class PairsStage:
+    """The ``pairs`` section of params.yaml: the PDIP rules plus the stage's analysis knobs.
+
+    Attributes:
+        posts: the posts table to pair (CSV, Parquet or JSON Lines; README "Bring your own
+            data"). The default is the simulated platform.
+        truth: the ground-truth table of a simulated platform, for label precision; ``null``
+            for real data (the precision analysis is then skipped).
+        rules: the PDIP rules and split sizes (:class:`~i2pa_core.pairs.PDIPConfig`).
+        sweep_thresholds, sweep_sigmas: the T x sigma grid of the beyond-the-paper sweep.
+        ablation_threshold: the relaxed T of the "relaxed threshold" ablation.
+        cross_user_sample: users sampled for the expensive no-same-user ablation.
+    """
+
+    posts: str = "data/simulate/posts.parquet"
+    truth: str | None = "data/simulate/truth.parquet"
+    rules: PDIPConfig = field(default_factory=PDIPConfig)
+    sweep_thresholds: tuple[float, ...] = (0.8, 0.9, 0.95, 0.975, 0.99)
+    sweep_sigmas: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
+    ablation_threshold: float = 0.75
+    cross_user_sample: int = 240
+
+
+def matching_policy_counts(posts: pd.DataFrame, cfg: PDIPConfig, seed: int) -> pd.DataFrame:
+    """How many PDIPs each one-image-one-pair matching policy yields on the same posts."""
+    rows = []
+    for policy in typing.get_args(typing.get_type_hints(PDIPConfig)["matching"]):
+        result = generate_pdips(posts, replace(cfg, matching=policy), seed)
+        rows.append({"matching": policy, "n_candidates": result.n_candidates,
+                     "n_pdips": len(result.pairs), "default": policy == cfg.matching})
+    return pd.DataFrame(rows)
+
+
+def pairs_metrics(result, precision: dict | None) -> dict:
+    """Headline numbers of the PDIP database, for ``results/pairs/metrics.json``."""
+    pairs = result.pairs
+    out = {"n_pdips": int(len(pairs)), "n_candidates": int(result.n_candidates),
+           "n_users": int(pairs["user_id"].nunique()),
+           "mean_p": float(pairs["p"].mean()) if len(pairs) else float("nan"),
+           "mean_interval_days": float(pairs["interval_days"].mean()) if len(pairs) else float("nan")}
+    out.update({f"n_{split}": int((pairs["split"] == split).sum())
+                for split in ("train", "val", "test")})
+    if precision is not None:
+        out.update({f"label_precision_{k}": v for k, v in precision.items()})
+    return out
+
+
+def read_truth(path: str | None) -> pd.DataFrame | None:
+    """The ground-truth table of a simulated platform, or None for real data (``path`` null)."""
+    return None if path is None else pd.read_parquet(path)
+
+
+def pipeline_tables(pairs_section) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """What the stages after ``pairs`` read: (the PDIPs, the posts table, the truth or None),
+    from the ``pairs`` section of params.yaml."""
+    stage = from_mapping(PairsStage, pairs_section, "pairs")
+    return pd.read_parquet(PDIPS_PATH), read_posts(stage.posts), read_truth(stage.truth)

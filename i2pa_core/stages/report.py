@@ -1,0 +1,145 @@
+"""The README "Results" section, written by the pipeline (``report`` stage).
+
+``python -m i2pa_core.stages.report`` reads the stages' ``results/*/metrics.json``, writes the table
+of our numbers next to the paper's to ``figures/results_summary.md`` and replaces the block
+between :data:`BEGIN` and :data:`END` in ``README.md`` with it (both written atomically). A
+metrics file that a stage did not write leaves its rows out; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from i2pa_core.io.files import write_text
+
+BEGIN = "<!-- results:begin (written by `dvc repro`, stage report; do not edit by hand) -->"
+END = "<!-- results:end -->"
+STAGES = ("simulate", "pairs", "train", "human", "evaluate", "tables", "beyond")
+
+
+def read_metrics(results: Path) -> dict[str, dict]:
+    """``{stage: metrics}`` for every ``results/<stage>/metrics.json`` that exists."""
+    out = {}
+    for stage in STAGES:
+        path = results / stage / "metrics.json"
+        if path.is_file():
+            try:
+                out[stage] = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    return out
+
+
+def _pct(entry: dict) -> str:
+    """``94.56 % [93.92, 95.14], n = 5,000`` from a comparison entry (percent values)."""
+    text = f"{entry['accuracy']:.2f} %"
+    if entry.get("ci_low") is not None and entry.get("n") is not None:
+        text += f" [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}], n = {entry['n']:,}"
+    return text
+
+
+def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
+    """(quantity, paper, ours, file) rows from whatever metrics exist."""
+    rows = []
+    sim, pairs = metrics.get("simulate"), metrics.get("pairs")
+    if sim:
+        rows.append(("posts / users", "2 x 10^8 / 2 x 10^5",
+                     f"{sim['n_posts']:,} / {sim['n_users']:,}", "results/simulate/metrics.json"))
+    if pairs:
+        rows.append(("PDIPs (train / val / test)", "2.5 x 10^6 (50,000 val, 50,000 test)",
+                     f"{pairs['n_pdips']:,} ({pairs['n_train']:,} / {pairs['n_val']:,} / "
+                     f"{pairs['n_test']:,})", "results/pairs/metrics.json"))
+        rows.append(("average P of the PDIPs", "0.978", f"{pairs['mean_p']:.3f}",
+                     "results/pairs/metrics.json"))
+        if "label_precision_precision" in pairs:
+            rows.append(("PDIP label precision (share agreeing with the hidden score)",
+                         "unknown (no ground truth)",
+                         f"{pairs['label_precision_precision']:.3f} "
+                         f"[{pairs['label_precision_ci_low']:.3f}, "
+                         f"{pairs['label_precision_ci_high']:.3f}], "
+                         f"n = {pairs['label_precision_n_pairs']:,}", "results/pairs/metrics.json"))
+    comparison = metrics.get("evaluate", {}).get("comparison", {})
+    train = metrics.get("train")
+    if train:
+        rows.append(("ours, test accuracy", "76.65 % (ResNet-50, n = 50,000)",
+                     _pct({"accuracy": train["test_accuracy"], "ci_low": train["test_ci_low"],
+                           "ci_high": train["test_ci_high"], "n": train["test_n"]}),
+                     "results/train/metrics.json"))
+        if "oracle_accuracy" in train:
+            rows.append(("oracle (hidden intrinsic score), same pairs", "-",
+                         f"{train['oracle_accuracy']:.2f} %", "results/train/metrics.json"))
+    paper_rows = {"Random": "50 %", "Aesthetics proxy": "53.21 % (Virality Detection), "
+                  "68.87 % (LikelyAI)", "Khosla14 features, absolute likes": "54.39 % (Khosla14)",
+                  "Khosla14 features, pairwise": "-",
+                  "Absolute-popularity MLP (image score + 6 non-visual features)": "66.5 %",
+                  "Human majority (simulated panel)": "72.40 % (30 real subjects, n = 1,000)"}
+    for method, paper in paper_rows.items():
+        if method in comparison:
+            rows.append((method, paper, _pct(comparison[method]),
+                         "results/evaluate/metrics.json"))
+    human = metrics.get("human")
+    if human:
+        rows.append(("single subject, mean ± std (simulated panel)", "66.6 ± 4.4 %",
+                     f"{human['single_mean_pct']:.1f} ± {human['single_std_pct']:.1f} %",
+                     "results/human/metrics.json"))
+    mlp = metrics.get("evaluate", {}).get("popularity_mlp")
+    if mlp:
+        rows.append(("absolute-popularity MLP, Pearson with likes (train / test)", "0.83 / 0.80",
+                     f"{mlp['pearson_train']:.2f} / {mlp['pearson_test']:.2f}",
+                     "results/evaluate/metrics.json"))
+    for entry in metrics.get("evaluate", {}).get("generalisation", []):
+        rows.append((f"generalisation: {entry['label']}", entry.get("paper", "-"),
+                     _pct(entry), "results/evaluate/metrics.json"))
+    for stage in ("tables", "beyond"):
+        for entry in metrics.get(stage, {}).get("rows", []):
+            rows.append((entry["label"], entry.get("paper", "-"), _pct(entry),
+                         f"results/{stage}/metrics.json"))
+    return rows
+
+
+def render(metrics: dict[str, dict]) -> str:
+    """The Markdown block: data source, then the table."""
+    simulated = metrics.get("evaluate", {}).get("simulated", metrics.get("train") is not None)
+    source = ("the **simulated platform** (synthetic posts with known ground truth, not "
+              "Instagram); the human rows come from a **simulated observer panel**"
+              if simulated else "the user's own data named in params.yaml")
+    lines = [f"Data: {source}. Paper numbers are the paper's, on Instagram. Every number below "
+             "is read from the file named beside it; accuracies carry the 95 % bootstrap "
+             "interval and n.", "", "| quantity | paper | ours | file |", "|---|---|---|---|"]
+    lines += [f"| {q} | {p} | {o} | `{f}` |" for q, p, o, f in result_rows(metrics)]
+    return "\n".join(lines) + "\n"
+
+
+def splice(readme: str, block: str, path: str = "README.md") -> str:
+    """Replace the text between the BEGIN and END markers of ``readme`` with ``block``."""
+    start, stop = readme.find(BEGIN), readme.find(END)
+    if start < 0 or stop < start:
+        raise ValueError(f"{path}: the markers {BEGIN!r} and {END!r} are missing or out of order")
+    return readme[:start + len(BEGIN)] + "\n" + block + readme[stop:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m i2pa_core.stages.report", description=__doc__)
+    parser.add_argument("--results", type=Path, default=Path("results"),
+                        help="folder with <stage>/metrics.json (default results)")
+    parser.add_argument("--summary", type=Path, default=Path("figures/results_summary.md"),
+                        help="Markdown file written with the table (default %(default)s)")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"),
+                        help="README whose results block is replaced (default %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        block = render(read_metrics(args.results))
+        readme = splice(args.readme.read_text(encoding="utf-8"), block, str(args.readme))
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_text(args.summary, block)
+    write_text(args.readme, readme)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Glue for the ``train`` stage: score the test images with the best model, measure accuracy
+against the PDIP labels and the oracle, and record the 0-100 reference in the checkpoint."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from i2pa_core.io.checkpoint import load_checkpoint, save_checkpoint
+from i2pa_core.io.pair_list import paired_post_ids
+from i2pa_core.metrics import pair_outcomes, pairwise_accuracy
+from i2pa_core.io.posts import image_paths
+from i2pa_core.train.validation import score_images
+
+
+def split_scores(model, pairs: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.PathLike,
+                 preset: str, split: str) -> pd.DataFrame:
+    """Score every image of one split's pairs once: frame ``post_id, score``."""
+    ids = paired_post_ids(pairs[pairs["split"] == split])
+    paths = image_paths(posts, image_root, ids)
+    return pd.DataFrame({"post_id": ids, "score": score_images(model, paths, preset)})
+
+
+def test_metrics(pairs: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame | None) -> dict:
+    """Test accuracy (n, 95 % bootstrap CI) and, on simulated data, the oracle and the bar
+    ``50 + 0.8 * (oracle - 50)`` of the training issue. Accuracies in percent."""
+    test = pairs[pairs["split"] == "test"]
+    lookup = scores.set_index("post_id")["score"]
+    ours = pairwise_accuracy(lookup.loc[test["a_post_id"]].to_numpy(),
+                             lookup.loc[test["b_post_id"]].to_numpy())
+    out = {"test_accuracy": 100 * ours["accuracy"], "test_ci_low": 100 * ours["ci_low"],
+           "test_ci_high": 100 * ours["ci_high"], "test_n": int(ours["n"])}
+    if truth is not None:
+        q = truth.set_index("post_id")["q"]
+        oracle = 100 * float(np.mean(pair_outcomes(q.loc[test["a_post_id"]].to_numpy(),
+                                                   q.loc[test["b_post_id"]].to_numpy())))
+        out.update({"oracle_accuracy": oracle, "accuracy_bar": 50 + 0.8 * (oracle - 50)})
+    return out
+
+
+def add_score_reference(checkpoint: str | os.PathLike, scores: pd.DataFrame, source: str) -> dict:
+    """Store the Gaussian fit of ``scores`` as the checkpoint's 0-100 reference (atomically)."""
+    state = load_checkpoint(checkpoint)
+    reference = {"mean": float(scores["score"].mean()), "std": float(scores["score"].std(ddof=0)),
+                 "source": source}
+    state["meta"]["score_reference"] = reference
+    save_checkpoint(checkpoint, state)
+    return reference
