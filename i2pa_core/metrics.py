@@ -100,3 +100,14 @@ def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> tuple[float
     centre = (share + z2 / (2 * n)) / (1 + z2 / n)
     half = z * np.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return float(centre - half), float(centre + half)
+
+
+def seeded_subset(frame, n: int, rng: np.random.Generator):
+    """``n`` rows of ``frame`` drawn without replacement by ``rng``, in their original order.
+
+    The one subset draw of the pipeline (test samples, baseline training pairs, figure
+    examples): ``rng.choice(len(frame), n, replace=False)``, sorted. ``frame`` is a DataFrame
+    (rows through ``iloc``) or anything with a length that numpy can index.
+    """
+    keep = np.sort(rng.choice(len(frame), size=n, replace=False))
+    return frame.iloc[keep] if hasattr(frame, "iloc") else np.asarray(frame)[keep]

@@ -39,7 +39,8 @@ from i2pa_core.plots.style import save_figure
 from i2pa_core.io.posts import read_posts
 from i2pa_core.config import from_mapping
 from i2pa_core.plots.style import SIMULATED_NOTE
-from i2pa_core.stages.pairs import PairsStage, matching_policy_counts, pairs_metrics, read_truth
+from i2pa_core.io.tables import read_truth
+from i2pa_core.stages.pairs import PairsStage, matching_policy_counts, pairs_metrics
 
 stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]

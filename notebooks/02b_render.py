@@ -20,20 +20,18 @@
 # them from the ground truth of the **simulated platform** (the same pixels a full render gives).
 
 # %% tags=["parameters"]
-base = {"seed": 0}
-simulate = {}
 pairs = {}
+render = {}
 out_dir = "data/render"
 
 # %%
 from i2pa_core.config import from_mapping
-from i2pa_core.simulate.platform import SimulateConfig
-from i2pa_core.stages.pairs import pipeline_tables
-from i2pa_core.simulate.pair_images import render_pair_images
+from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.simulate.pair_images import RenderConfig, render_pair_images
 
-sim = from_mapping(SimulateConfig, simulate, "simulate")
+cfg = from_mapping(RenderConfig, render, "render")
 pdips, posts, truth = pipeline_tables(pairs)
 
 # %%
-folder = render_pair_images(posts, truth, pdips, out_dir, sim.image_size, sim.cast_strength)
+folder = render_pair_images(posts, truth, pdips, out_dir, cfg.image_size, cfg.cast_strength)
 folder, sum(1 for _ in open(f"{out_dir}/images.md5"))

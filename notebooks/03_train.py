@@ -28,12 +28,13 @@ train = {}
 out_dir = "models/train"
 
 # %%
+from i2pa_core import paths
 from IPython.display import Image
 from i2pa_core.io.files import write_json, write_parquet
 from i2pa_core.plots.style import save_figure
 from i2pa_core.train.results import add_score_reference, split_scores, test_metrics
 from i2pa_core.plots.style import SIMULATED_NOTE
-from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.io.tables import pipeline_tables
 from i2pa_core.train.loop import train_model
 from i2pa_core.train.config import train_config
 from i2pa_core.train.validation import plot_training_curves
@@ -41,7 +42,7 @@ from i2pa_core.train.validation import plot_training_curves
 cfg = train_config(train)
 seed = base["seed"]
 pdips, posts, truth = pipeline_tables(pairs)
-image_root = "data/render"  # the PDIP images (stage render)
+image_root = paths.RENDER  # the PDIP images (stage render)
 cfg
 
 # %%

@@ -30,6 +30,7 @@ out_dir = "data/human"
 model_scores_path = "models/train/test_scores.parquet"
 
 # %%
+from i2pa_core import paths
 import pandas as pd
 from IPython.display import Image
 from i2pa_core.human.analysis import (accuracy_by_p, final_answers, fig9_selection, group_tests,
@@ -40,7 +41,7 @@ from i2pa_core.io.files import write_json, write_table
 from i2pa_core.plots.style import save_figure
 from i2pa_core.config import from_mapping
 from i2pa_core.stages.human import HumanStage, collect_answers
-from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.io.tables import pipeline_tables
 
 stage = from_mapping(HumanStage, human, "human")
 seed = base["seed"]
@@ -78,7 +79,7 @@ versus
 # ## Fig. 9: pairs in four groups, and accuracy as a function of P
 
 # %%
-save_figure(fig9_examples(fig9_selection(table), plan, "data/render", note),
+save_figure(fig9_examples(fig9_selection(table), plan, paths.RENDER, note),
             "figures/fig9_human_vs_model")
 save_figure(accuracy_by_p_figure(accuracy_by_p(table, stage.p_edges), note),
             "figures/human_accuracy_by_p")

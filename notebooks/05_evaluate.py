@@ -24,12 +24,13 @@
 # %% tags=["parameters"]
 base = {"seed": 0}
 pairs = {}
-train = {}
 evaluate = {}
 simulate = {}
+render = {}
 checkpoint = "models/train/best.pt"
 
 # %%
+from i2pa_core import paths
 import numpy as np
 import pandas as pd
 from IPython.display import Image, display
@@ -55,17 +56,17 @@ from i2pa_core.stages.evaluate import (MLP_LABEL, EvaluateStage, card_row, compa
                                       comparison_table, generalisation_rows, generalise_in_scratch,
                                       gradcam_examples, handcrafted_scores, human_row,
                                       image_loader, percent_table, user_inputs)
-from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.io.tables import pipeline_tables
 
 stage = from_mapping(EvaluateStage, evaluate, "evaluate")
 seed = base["seed"]
-image_root = "data/render"  # the PDIP images (stage render)
+image_root = paths.RENDER  # the PDIP images (stage render)
 pdips, posts, truth = pipeline_tables(pairs)
 test = pdips[pdips["split"] == "test"].reset_index(drop=True)
 model, meta = load_scorer(checkpoint)
 preset = meta["preset"]
 reference = ScoreReference.from_meta(meta)
-ours = pd.read_parquet("models/train/test_scores.parquet").set_index("post_id")["score"]
+ours = pd.read_parquet(paths.TEST_SCORES).set_index("post_id")["score"]
 loader = image_loader(posts, image_root)
 stage
 
@@ -105,8 +106,8 @@ mlp
 # ## Humans (simulated panel) on their own test pairs
 
 # %%
-plan = read_plan("data/human/plan.json")
-answers = final_answers(read_responses("data/human/responses.csv"), plan)
+plan = read_plan(paths.HUMAN_PLAN)
+answers = final_answers(read_responses(paths.HUMAN_RESPONSES), plan)
 human = human_row(pair_table(answers), ours, seed, "Human majority (simulated panel)")
 human
 
@@ -172,7 +173,7 @@ user_summary
 # %%
 generalisation = generalise_in_scratch(
     model, preset, from_mapping(GeneraliseConfig, stage.generalise, "evaluate.generalise"), seed,
-    from_mapping(SimulateConfig, simulate, "simulate"),
+    from_mapping(SimulateConfig, {**simulate, **render}, "simulate"),
     from_mapping(PDIPConfig, pairs["rules"], "pairs.rules"))
 general_table, general_entries = generalisation_rows(generalisation)
 write_table("figures/generalisation", general_table,

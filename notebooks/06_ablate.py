@@ -31,12 +31,14 @@ ablate = {}
 run = "noise_00"
 
 # %%
+from i2pa_core import paths
 import tempfile
 import time
 
 from i2pa_core.io.files import write_json
-from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config, sample_test_pairs
-from i2pa_core.stages.pairs import pipeline_tables
+from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config
+from i2pa_core.train.budget import sample_test_pairs
+from i2pa_core.io.tables import pipeline_tables
 from i2pa_core.train.results import split_scores, test_metrics
 from i2pa_core.train.loop import train_model
 
@@ -45,7 +47,7 @@ cfg = run_train_config(train, stage, run)
 spec, budget = stage.runs[run], stage.budgets[stage.runs[run].budget]
 seed = base["seed"]
 pdips, posts, truth = pipeline_tables(pairs)
-image_root = "data/render"  # the PDIP images (stage render)
+image_root = paths.RENDER  # the PDIP images (stage render)
 cfg
 
 # %% [markdown]

@@ -23,28 +23,30 @@
 
 # %% tags=["parameters"]
 ablate = {}
+tables = {}
 runs_dir = "results/ablate"
 
 # %%
 from i2pa_core.io.files import write_json, write_table
 from i2pa_core.plots.style import SIMULATED_NOTE
-from i2pa_core.stages.ablate import (ablate_stage, backbone_table, caption, noise_table, read_runs,
-                                    summary_rows)
+from i2pa_core.stages.ablate import ablate_stage
+from i2pa_core.stages.tables import backbone_table, caption, noise_table, read_runs, summary_rows
 
+number_format = "{:.%df}" % tables["decimals"]
 records = read_runs(runs_dir, ablate_stage(ablate).runs)
 [r["run"] for r in records]
 
 # %%
 table2 = noise_table(records)
 write_table("figures/table2_noise", table2, caption("noise", records, SIMULATED_NOTE),
-            float_format="{:.2f}")
+            float_format=number_format)
 print(caption("noise", records, SIMULATED_NOTE))
 table2
 
 # %%
 table3 = backbone_table(records)
 write_table("figures/table3_backbones", table3, caption("backbone", records, SIMULATED_NOTE),
-            float_format="{:.2f}")
+            float_format=number_format)
 print(caption("backbone", records, SIMULATED_NOTE))
 table3
 

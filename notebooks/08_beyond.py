@@ -33,12 +33,13 @@
 
 # %% tags=["parameters"]
 base = {"seed": 0}
-simulate = {}
+render = {}
 pairs = {}
 train = {}
 beyond = {}
 
 # %%
+from i2pa_core import paths
 import tempfile
 
 from i2pa_core.beyond.runs import gap_trend, run_all, summarise
@@ -48,17 +49,18 @@ from i2pa_core.config import from_mapping
 from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.io.files import write_json, write_table
 from i2pa_core.plots.style import SIMULATED_NOTE, save_figure
-from i2pa_core.simulate.platform import SimulateConfig
+from i2pa_core.simulate.pair_images import RenderConfig
 from i2pa_core.beyond.settings import beyond_stage, plan_runs, render_missing, run_tables
-from i2pa_core.stages.pairs import PairsStage, pipeline_tables
+from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.stages.pairs import PairsStage
 from i2pa_core.train.config import train_config
 
 stage = beyond_stage(beyond)
 rules = from_mapping(PairsStage, pairs, "pairs").rules
-sim = from_mapping(SimulateConfig, simulate, "simulate")
+sim = from_mapping(RenderConfig, render, "render")
 seed = base["seed"]
 pdips, posts, truth = pipeline_tables(pairs)
-image_root = "data/render"  # the PDIP images (stage render)
+image_root = paths.RENDER  # the PDIP images (stage render)
 runs = plan_runs(stage, rules, train_config(train).loss)
 len(runs), [run.run_id for run in runs]
 

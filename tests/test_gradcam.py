@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from i2pa_core.model import gradcam as G
+from i2pa_core.plots.results import overlay
 
 
 class GapLinear(nn.Module):
@@ -106,8 +107,8 @@ def test_normalise_maps_by_hand():
 def test_overlay_blends_image_and_colormap():
     image = np.full((2, 2, 3), 255, np.uint8)
     heat = np.array([[0.0, 1.0], [0.5, 0.5]])
-    np.testing.assert_allclose(G.overlay(image, heat, alpha=0.0), 1.0)
-    np.testing.assert_allclose(G.overlay(image, heat, alpha=1.0, cmap="gray")[..., 0], heat,
+    np.testing.assert_allclose(overlay(image, heat, alpha=0.0), 1.0)
+    np.testing.assert_allclose(overlay(image, heat, alpha=1.0, cmap="gray")[..., 0], heat,
                                atol=1e-2)
     with pytest.raises(ValueError, match="sizes differ"):
-        G.overlay(image, np.zeros((3, 3)))
+        overlay(image, np.zeros((3, 3)))

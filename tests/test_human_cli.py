@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from i2pa_core.cli.main import UserError
+from i2pa_core.cli.common import UserError
 from i2pa_core.cli.human import register_human
 from i2pa_core.human.plan import read_plan
 from test_human_data import tiny_platform

@@ -9,8 +9,9 @@ import pytest
 
 from i2pa_core.config import ConfigError
 from i2pa_core.io.files import write_table
-from i2pa_core.stages.ablate import (ablate_stage, backbone_table, caption, noise_table, read_runs,
-                                    run_train_config, sample_test_pairs, summary_rows)
+from i2pa_core.stages.ablate import ablate_stage, run_train_config
+from i2pa_core.stages.tables import backbone_table, caption, noise_table, read_runs, summary_rows
+from i2pa_core.train.budget import sample_test_pairs
 
 SECTION = {
     "budgets": {"light": {"epochs": 2, "max_train_pairs": 4000, "max_val_pairs": 500,

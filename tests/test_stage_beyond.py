@@ -16,7 +16,7 @@ from i2pa_core.beyond.tables import caption, grid_table, loss_table, split_table
 from i2pa_core.config import ConfigError
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, pdip_probability
 from i2pa_core.simulate.platform import SimulateConfig, simulate_platform
-from i2pa_core.stages.ablate import Budget
+from i2pa_core.train.budget import Budget
 from i2pa_core.beyond.settings import (BeyondStage, beyond_stage, budget_pairs, gap, plan_runs,
                                     render_missing, run_pairs, run_tables)
 from i2pa_core.simulate.pair_images import render_pair_images

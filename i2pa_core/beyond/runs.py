@@ -17,7 +17,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from i2pa_core.metrics import mcnemar_test, pair_outcomes
-from i2pa_core.stages.ablate import Budget, budget_train_config
+from i2pa_core.train.budget import Budget, budget_train_config
 from i2pa_core.beyond.settings import BeyondRun, RunPairs, gap
 from i2pa_core.train.results import split_scores, test_metrics
 from i2pa_core.train.loop import train_model

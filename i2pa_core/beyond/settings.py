@@ -38,8 +38,9 @@ from i2pa_core.model.losses import LOSSES
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
 from i2pa_core.pdip.precision import label_precision
 from i2pa_core.pdip.split import split_pairs
-from i2pa_core.stages.ablate import Budget, sample_test_pairs
+from i2pa_core.train.budget import Budget, sample_test_pairs
 from i2pa_core.simulate.pair_images import render_pair_images
+from i2pa_core.metrics import seeded_subset
 
 SPLITS = ("random", "user")
 
@@ -176,8 +177,7 @@ def budget_pairs(pairs: pd.DataFrame, budget: Budget, seed: int,
 def _sample(rows: pd.DataFrame, n: int | None, key: list[int]) -> pd.DataFrame:
     if n is None or len(rows) <= n:
         return rows
-    keep = np.random.default_rng(key).choice(len(rows), size=n, replace=False)
-    return rows.iloc[np.sort(keep)]
+    return seeded_subset(rows, n, np.random.default_rng(key))
 
 
 def render_missing(posts: pd.DataFrame, truth: pd.DataFrame | None, tables, rendered_ids,

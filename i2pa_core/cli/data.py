@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from i2pa_core.cli.main import UserError, _add_common, _flags, _section, _seed
+from i2pa_core.cli.common import (UserError, add_common, add_config_flags, config_section,
+                                  resolve_seed)
 from i2pa_core.config import from_mapping
 
 
 def _run_simulate(args) -> int:
     from i2pa_core.simulate.platform import SimulateConfig, simulate_platform, write_platform
 
-    cfg = from_mapping(SimulateConfig, _section(args, "simulate"), "simulate")
-    seed = _seed(args)
+    cfg = from_mapping(SimulateConfig, config_section(args, "simulate"), "simulate")
+    seed = resolve_seed(args)
     platform = simulate_platform(cfg, seed)
     paths = write_platform(platform, cfg, args.out, seed, progress=not args.quiet)
     print(f"simulated {len(platform.posts):,} posts of {len(platform.users):,} users "
@@ -29,8 +29,8 @@ def _register_simulate(verbs) -> None:
         "and images/ to --out. Same seed and options, byte-identical posts table.",
         epilog="example: i2pa simulate --out data/sim --seed 1 --users 200 --no-images")
     p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
-    _add_common(p, "simulate")
-    _flags(p, [("--users", int, "n_users", "number of users (default 1200)"),
+    add_common(p, "simulate")
+    add_config_flags(p, [("--users", int, "n_users", "number of users (default 1200)"),
                ("--days", float, "days", "length of the posting span in days (default 180)"),
                ("--variant", str, "variant", "platform taste: instagram, flickr or reddit"),
                ("--image-size", int, "image_size", "rendered image side in pixels (default 64)")])
@@ -54,8 +54,8 @@ def _run_pairs(args) -> int:
         return 0
     if not args.posts:
         raise UserError("give a posts table (POSTS) or --from-i2pa LIST.csv")
-    cfg = from_mapping(PDIPConfig, _section(args, "pairs.rules"), "pairs.rules")
-    result = generate_pdips(read_posts(args.posts), cfg, _seed(args))
+    cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules"), "pairs.rules")
+    result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
     write_parquet(args.out, result.pairs)
     if args.funnel:
         from i2pa_core.io.files import write_text
@@ -81,8 +81,8 @@ def _register_pairs(verbs) -> None:
     p.add_argument("--from-i2pa", type=Path, metavar="LIST.csv",
                    help="read the authors' released pair list instead of generating pairs")
     p.add_argument("--funnel", type=Path, metavar="CSV", help="also write the filter funnel")
-    _add_common(p, "pairs.rules")
-    _flags(p, [("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
+    add_common(p, "pairs.rules")
+    add_config_flags(p, [("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
                ("--sigma", float, "sigma", "Thurstone sigma of Eq. 6 (default 0.3)"),
                ("--window-days", float, "window_days", "max upload interval (default 10)"),
                ("--min-age-days", float, "min_age_days", "posts must be older (default 30)"),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from i2pa_core.cli.main import UserError, _add_common, _flags, _section, _seed
+from i2pa_core.cli.common import (UserError, add_common, add_config_flags, config_section,
+                                  resolve_seed)
 from i2pa_core.config import from_mapping
 
 
@@ -17,10 +18,10 @@ def _run_plan(args) -> int:
 
     from i2pa_core.human.plan import HumanConfig, make_plan, write_plan
 
-    cfg = from_mapping(HumanConfig, _section(args, "human.plan"), "human.plan")
+    cfg = from_mapping(HumanConfig, config_section(args, "human.plan"), "human.plan")
     pairs, posts = pd.read_parquet(args.pairs), pd.read_parquet(args.posts)
     try:
-        plan = make_plan(pairs, posts, cfg, _seed(args))
+        plan = make_plan(pairs, posts, cfg, resolve_seed(args))
     except (KeyError, ValueError) as exc:
         raise UserError(f"cannot make a plan: {exc}") from None
     write_plan(args.out, plan)
@@ -52,12 +53,12 @@ def _run_panel(args) -> int:
     from i2pa_core.human.panel import PanelConfig, simulate_panel, write_panel
     from i2pa_core.human.plan import read_plan
 
-    cfg = from_mapping(PanelConfig, _section(args, "human.panel"), "human.panel")
+    cfg = from_mapping(PanelConfig, config_section(args, "human.panel"), "human.panel")
     try:
         plan = read_plan(args.plan)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    responses, subjects = simulate_panel(plan, pd.read_parquet(args.truth), cfg, _seed(args))
+    responses, subjects = simulate_panel(plan, pd.read_parquet(args.truth), cfg, resolve_seed(args))
     write_panel(responses, subjects, args.responses, args.subjects)
     print(f"simulated panel: {len(subjects)} observers, {len(responses):,} answers "
           f"-> {args.responses}, {args.subjects}")
@@ -91,8 +92,8 @@ def _register_plan(sub) -> None:
     p.add_argument("--posts", required=True, type=Path, help="posts table with image paths "
                    "and likes (.parquet), e.g. data/simulate/posts.parquet")
     p.add_argument("--out", required=True, type=Path, help="plan file to write, e.g. plan.json")
-    _add_common(p, "human.plan")
-    _flags(p, [("--n-pairs", int, "n_pairs", "test pairs (default 200; paper 1000)"),
+    add_common(p, "human.plan")
+    add_config_flags(p, [("--n-pairs", int, "n_pairs", "test pairs (default 200; paper 1000)"),
                ("--n-training", int, "n_training", "training pairs (default 8)"),
                ("--session-pairs", int, "session_pairs", "pairs per session (default 50)"),
                ("--session-minutes", float, "session_minutes", "session limit (default 30)"),
@@ -134,7 +135,7 @@ def _register_panel(sub) -> None:
                    help="truth table of the simulated platform, e.g. data/simulate/truth.parquet")
     p.add_argument("--responses", required=True, type=Path, help="responses CSV to write")
     p.add_argument("--subjects", required=True, type=Path, help="subjects CSV to write")
-    _add_common(p, "human.panel")
+    add_common(p, "human.panel")
     p.set_defaults(run=_run_panel)
 
 

@@ -13,7 +13,7 @@ import math
 import sys
 from pathlib import Path
 
-from i2pa_core.cli.main import UserError
+from i2pa_core.cli.common import UserError
 
 DEFAULT_WEIGHTS = Path("models/train/best.pt")  # written by the pipeline's training stage
 FORMATS = ("table", "csv", "json")
@@ -226,58 +226,16 @@ def _register_rank(verbs) -> None:
     p.set_defaults(run=_run_rank)
 
 
-def read_pairs(path: Path, split: str | None):
-    """A pairs table (Parquet or CSV) or the authors' Low_popularity,High_popularity list."""
-    import pandas as pd
-
-    from i2pa_core.io.pair_list import HEADER, read_i2pa_list
-
-    if not path.is_file():
-        raise UserError(f"{path}: no such pairs file")
-    if path.suffix.lower() == ".parquet":
-        pairs = pd.read_parquet(path)
-    elif path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig") as handle:
-            released = [c.strip() for c in handle.readline().split(",")] == HEADER
-        pairs = read_i2pa_list(path) if released else pd.read_csv(path, dtype=str,
-                                                                    keep_default_na=False)
-    else:
-        raise UserError(f"{path}: pairs must be .parquet or .csv")
-    missing = {"a_post_id", "b_post_id"} - set(pairs.columns)
-    if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    if split is not None:
-        if "split" not in pairs.columns:
-            raise UserError(f"{path}: --split {split} given but the table has no split column")
-        pairs = pairs[pairs["split"] == split]
-    return pairs
-
-
-def _image_paths(path: Path | None):
-    """post_id -> image (relative path) from a posts table, or None."""
-    import pandas as pd
-
-    if path is None:
-        return None
-    if not path.is_file():
-        raise UserError(f"{path}: no such posts table")
-    cols = ["post_id", "image"]
-    try:
-        frame = (pd.read_parquet(path, columns=cols) if path.suffix.lower() == ".parquet"
-                 else pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False))
-    except (KeyError, ValueError) as exc:
-        raise UserError(f"{path}: needs columns post_id and image ({exc})") from None
-    return dict(zip(frame["post_id"].astype(str), frame["image"].fillna("").astype(str)))
-
-
 def _run_eval_pairs(args) -> int:
     from i2pa_core.io.files import write_json, write_text
     from i2pa_core.evaluate.scoring import evaluate_pairs
+    from i2pa_core.io.pair_list import read_pairs
+    from i2pa_core.io.posts import read_image_column
 
     pairs = read_pairs(args.pairs, args.split)
     if not args.images.is_dir():
         raise UserError(f"{args.images}: not a folder")
-    image_paths = _image_paths(args.posts)
+    image_paths = read_image_column(args.posts)
     model, preset, _ = load_model(args)
     bar = _progress(None, args)  # advanced by the images of each forward pass
     model.register_forward_hook(lambda _module, inputs, _out: bar.update(len(inputs[0])))

@@ -38,6 +38,7 @@ from i2pa_core.simulate.render import render_images
 from i2pa_core.simulate.content import VARIANTS
 from i2pa_core.simulate.platform import Platform, SimulateConfig, simulate_platform
 from i2pa_core.train.validation import score_images
+from i2pa_core.metrics import seeded_subset
 
 CONSTRUCTIONS = ("pdip", "flickr")
 RESULT_COLUMNS = ("variant", "construction", "n", "accuracy", "ci_low", "ci_high",
@@ -159,9 +160,8 @@ def variant_pdips(posts: pd.DataFrame, rules: PDIPConfig, seed: int,
     a random subset drawn from ``seed``)."""
     pairs = generate_pdips(posts, replace(rules, val_size=0, test_size=0), seed).pairs
     if max_pairs is not None and len(pairs) > max_pairs:
-        keep = np.sort(np.random.default_rng([seed, 1]).choice(len(pairs), max_pairs,
-                                                               replace=False))
-        pairs = pairs.iloc[keep].reset_index(drop=True)
+        pairs = seeded_subset(pairs, max_pairs, np.random.default_rng([seed, 1]))
+        pairs = pairs.reset_index(drop=True)
     return pairs.assign(split=pd.array(["test"] * len(pairs), dtype="str"))
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 from scipy.special import ndtr
 
+from i2pa_core import paper
 from i2pa_core.io.images import DEFAULT_MAX_PIXELS, ImageError, UnsafePathError, contained_path
 from i2pa_core.io.images import image_for_id, iter_image_files, open_rgb
 from i2pa_core.metrics import pairwise_accuracy
@@ -60,7 +61,8 @@ class ScoreReference:
         return cls(float(ref["mean"]), float(ref["std"]), str(ref.get("source", "checkpoint")))
 
 
-PAPER_REFERENCE = ScoreReference(2.96, 1.55, "paper Fig. 5 (authors' model, Instagram test set)")
+PAPER_REFERENCE = ScoreReference(paper.FIG5_MEAN, paper.FIG5_STD,
+                                 "paper Fig. 5 (authors' model, Instagram test set)")
 
 
 class ScoredImage(NamedTuple):

@@ -27,7 +27,7 @@ import pandas as pd
 from i2pa_core.human.plan import subject_id, trials
 from i2pa_core.human.store import RESPONSE_COLUMNS, SUBJECT_COLUMNS, format_rows, utc_timestamp
 from i2pa_core.io.files import write_text
-from i2pa_core.simulate.content import CATEGORIES, VARIANTS, _standardisation, raw_score
+from i2pa_core.simulate.content import CATEGORIES, VARIANTS, score_standardisation, raw_score
 
 SIMULATED_PANEL = "Data: simulated panel of synthetic observers (not human subjects)."
 _TASTE_FIELDS = ("category", "exposure", "colourfulness", "sharpness", "noise", "subject_size",
@@ -99,7 +99,7 @@ def _observer_utility(truth: pd.DataFrame, shared: np.ndarray, calibration: floa
 
 def _raw_sd() -> float:
     """Scale of the raw taste score (q = raw / this), so noise is in units of q."""
-    return _standardisation()[1]
+    return score_standardisation()[1]
 
 
 def _calibration(subject: dict, cfg: PanelConfig) -> float:

@@ -18,7 +18,10 @@ from pathlib import Path
 import torch
 
 from i2pa_core.io.files import atomic_path
-from i2pa_core.model.scorer import CheckpointError
+
+
+class CheckpointError(ValueError):
+    """A weights file that is missing, unsafe (carries code) or does not fit the model."""
 
 
 def checkpoint_state(model, optimizer, scheduler, epoch: int, meta: dict, history: dict,

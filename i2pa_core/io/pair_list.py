@@ -57,3 +57,32 @@ def read_i2pa_list(path: str | os.PathLike) -> pd.DataFrame:
                          "user_id": pd.array([""] * n, dtype="str"), "p": nan, "s_a": nan,
                          "s_b": nan.copy(), "interval_days": nan.copy(),
                          "split": pd.array(["test"] * n, dtype="str")})[list(PAIR_COLUMNS)]
+
+
+def read_pairs(path: Path, split: str | None = None) -> pd.DataFrame:
+    """A pairs table (Parquet or CSV) or the authors' Low_popularity,High_popularity list,
+    optionally only the rows of one ``split``.
+
+    Raises:
+        PairListError: a missing file, another format, a missing column or split, named.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PairListError(f"{path}: no such pairs file")
+    if path.suffix.lower() == ".parquet":
+        pairs = pd.read_parquet(path)
+    elif path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig") as handle:
+            released = [c.strip() for c in handle.readline().split(",")] == HEADER
+        pairs = read_i2pa_list(path) if released else pd.read_csv(path, dtype=str,
+                                                                    keep_default_na=False)
+    else:
+        raise PairListError(f"{path}: pairs must be .parquet or .csv")
+    missing = {"a_post_id", "b_post_id"} - set(pairs.columns)
+    if missing:
+        raise PairListError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    if split is not None:
+        if "split" not in pairs.columns:
+            raise PairListError(f"{path}: --split {split} given but the table has no split column")
+        pairs = pairs[pairs["split"] == split]
+    return pairs

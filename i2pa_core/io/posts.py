@@ -182,3 +182,20 @@ def _check_order(out, source):
         raise _fail(source, row, "download_time", "download_time is before upload_time "
                     f"({out['upload_time'].iloc[row - 1].isoformat()})",
                     out["download_time"].iloc[row - 1].isoformat())
+
+
+def read_image_column(path: str | os.PathLike | None) -> dict[str, str] | None:
+    """post_id -> image (path relative to the image root) from a posts table (Parquet or CSV),
+    or None without a table. PostsFormatError names a missing file or column."""
+    if path is None:
+        return None
+    path = Path(path)
+    if not path.is_file():
+        raise PostsFormatError(f"{path}: no such posts table")
+    cols = ["post_id", "image"]
+    try:
+        frame = (pd.read_parquet(path, columns=cols) if path.suffix.lower() == ".parquet"
+                 else pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False))
+    except (KeyError, ValueError) as exc:
+        raise PostsFormatError(f"{path}: needs columns post_id and image ({exc})") from None
+    return dict(zip(frame["post_id"].astype(str), frame["image"].fillna("").astype(str)))

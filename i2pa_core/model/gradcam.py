@@ -83,18 +83,3 @@ def normalise_maps(maps: np.ndarray) -> np.ndarray:
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
-            cmap: str = "jet") -> np.ndarray:
-    """Blend a heatmap (H, W) in [0, 1] over an RGB image (H, W, 3), uint8 or [0, 1] floats.
-
-    Returns float RGB in [0, 1]: (1 - alpha) * image + alpha * colormap(heatmap).
-    """
-    from matplotlib import colormaps
-
-    rgb = np.asarray(image, dtype=np.float64)
-    if np.asarray(image).dtype == np.uint8:
-        rgb = rgb / 255.0
-    if rgb.shape[:2] != np.shape(heatmap):
-        raise ValueError(f"image {rgb.shape[:2]} and heatmap {np.shape(heatmap)} sizes differ")
-    colour = colormaps[cmap](np.clip(heatmap, 0.0, 1.0))[..., :3]
-    return np.clip((1.0 - alpha) * rgb + alpha * colour, 0.0, 1.0)

@@ -26,9 +26,7 @@ import torch
 import torchvision
 from torch import nn
 
-
-class CheckpointError(ValueError):
-    """A weights file that is missing, unsafe (carries code) or does not fit the model."""
+from i2pa_core.io.checkpoint import CheckpointError
 
 
 class PretrainedWeightsMissing(RuntimeError):

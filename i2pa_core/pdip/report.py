@@ -23,22 +23,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from i2pa_core import paper
 from i2pa_core.pdip.captions import tokenize
 from i2pa_core.plots.style import PALETTE
 from i2pa_core.plots.style import SIMULATED_NOTE as SYNTHETIC_NOTE  # noqa: F401  (public API)
 
-# (attribute, paper's value as a number, display of the paper's value); PAPER.md §3.
-PAPER_TABLE1 = (
-    ("Number of PDIPs", 2.5e6, "2.5 x 10^6"),
-    ("Number of users involved", 1.1e5, "1.1 x 10^5"),
-    ("Average likes per image", 5.3e3, "5.3 x 10^3"),
-    ("Average P(Q_A >= Q_B given S_A, S_B)", 0.978, "0.978"),
-    ("Average upload time interval (days)", 4.8, "4.8"),
-    ("Proportion of no hashtag (%)", 45.6, "45.6"),
-    ("Proportion of no @ sign (%)", 47.9, "47.9"),
-    ("Proportion of no caption (%)", 11.1, "11.1"),
-    ("Average length of descriptive text (words)", 2.1, "2.1"),
-)
+# (attribute, paper's value as a number, display of the paper's value): the paper's Table 1.
+PAPER_TABLE1 = paper.TABLE1
 
 
 def pdip_images(posts: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from i2pa_core.io.pair_list import PAIR_COLUMNS, read_i2pa_list  # noqa: F401  (public API)
-from i2pa_core.pdip.candidates import evaluate_pairs, group_pair_counts, iter_candidate_blocks
+from i2pa_core.pdip.candidates import group_pair_counts, iter_candidate_blocks
 from i2pa_core.pdip.candidates import pdip_probability  # noqa: F401  (public API)
 from i2pa_core.pdip.config import NS_PER_DAY, PDIPConfig  # noqa: F401  (public API)
 from i2pa_core.pdip.matching import match_dense, match_sparse

@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from i2pa_core.plots.style import PALETTE, plt, use_style
+from i2pa_core.metrics import seeded_subset
 
 ImageLoader = Callable[[str], np.ndarray]  # post_id -> RGB array (H, W, 3)
 
@@ -85,7 +86,7 @@ def sample_pdips(pairs: pd.DataFrame, posts: pd.DataFrame, image_loader: ImageLo
     Each image is titled with its likes; P = P(Q_A >= Q_B | S_A, S_B) (Eq. 6) sits under the pair.
     """
     use_style()
-    pick = pairs.iloc[np.sort(rng.choice(len(pairs), size=min(n, len(pairs)), replace=False))]
+    pick = seeded_subset(pairs, min(n, len(pairs)), rng)
     likes = posts.set_index("post_id")["likes"]
     rows = int(np.ceil(len(pick) / 3))
     fig = plt.figure(figsize=(8.4, 1.55 * rows + 0.2))

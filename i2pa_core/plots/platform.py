@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from i2pa_core.plots.style import plt, use_style
+from i2pa_core.metrics import seeded_subset
 
 _MAX_POINTS = 20_000  # scatter panels show a fixed-seed subsample
 
@@ -13,7 +14,7 @@ _MAX_POINTS = 20_000  # scatter panels show a fixed-seed subsample
 def _subsample(n: int) -> np.ndarray:
     if n <= _MAX_POINTS:
         return np.arange(n)
-    return np.sort(np.random.default_rng(0).choice(n, _MAX_POINTS, replace=False))
+    return seeded_subset(np.arange(n), _MAX_POINTS, np.random.default_rng(0))
 
 
 def plot_platform(platform) -> plt.Figure:

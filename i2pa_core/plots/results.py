@@ -15,7 +15,6 @@ import pandas as pd
 from matplotlib.patches import Patch
 from scipy import stats
 
-from i2pa_core.model.gradcam import overlay
 from i2pa_core.plots.style import PALETTE, plt, use_style
 
 # Fig. 4 of the paper: pairwise accuracy on its 50,000 test PDIPs, as fractions (PAPER.md §5).
@@ -192,3 +191,20 @@ def category_scores(scores: pd.Series, categories: pd.Series) -> plt.Figure:
     ax.set(xlabel="score")
     ax.grid(axis="y", visible=False)
     return fig
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
+            cmap: str = "jet") -> np.ndarray:
+    """Blend a heatmap (H, W) in [0, 1] over an RGB image (H, W, 3), uint8 or [0, 1] floats.
+
+    Returns float RGB in [0, 1]: (1 - alpha) * image + alpha * colormap(heatmap).
+    """
+    from matplotlib import colormaps
+
+    rgb = np.asarray(image, dtype=np.float64)
+    if np.asarray(image).dtype == np.uint8:
+        rgb = rgb / 255.0
+    if rgb.shape[:2] != np.shape(heatmap):
+        raise ValueError(f"image {rgb.shape[:2]} and heatmap {np.shape(heatmap)} sizes differ")
+    colour = colormaps[cmap](np.clip(heatmap, 0.0, 1.0))[..., :3]
+    return np.clip((1.0 - alpha) * rgb + alpha * colour, 0.0, 1.0)

@@ -94,7 +94,7 @@ def raw_score(category: np.ndarray, attrs: dict[str, np.ndarray], taste: Taste) 
 
 
 @functools.lru_cache(maxsize=1)
-def _standardisation() -> tuple[float, float]:
+def score_standardisation() -> tuple[float, float]:
     """Mean and sd of the raw instagram score on a fixed reference sample (seed-independent)."""
     rng = np.random.default_rng(np.random.SeedSequence(20190701))
     n = 400_000
@@ -118,5 +118,5 @@ def intrinsic_score(category: np.ndarray, attrs: dict[str, np.ndarray],
     """Hidden intrinsic score q of each image; mean 0 / sd 1 on the default variant."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; allowed: {', '.join(VARIANTS)}")
-    mean, sd = _standardisation()
+    mean, sd = score_standardisation()
     return (raw_score(category, attrs, VARIANTS[variant]) - mean) / sd

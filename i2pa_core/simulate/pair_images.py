@@ -1,4 +1,4 @@
-"""Glue for the ``render`` stage: the images of the posts that are in a PDIP, and only those.
+"""The images of the posts that are in a PDIP, and only those (the ``render`` stage).
 
 The pipeline reads images of PDIP posts only (training, baselines, the ablation, the human
 study and the figures), about a fifth of all posts. Rendering just those keeps the default
@@ -10,12 +10,21 @@ image is a pure function of its row of the truth table, so it equals the one a f
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.simulate.render import render_images
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """The ``render`` section of params.yaml: how the platform's images are drawn."""
+
+    image_size: int = 64         # side length in pixels
+    cast_strength: float = 0.12  # per sd of warmth/tint: relative R/B (G) channel gain
 
 
 def pair_posts(posts: pd.DataFrame, truth: pd.DataFrame,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from i2pa_core import paper
 from i2pa_core.evaluate import baselines
 from i2pa_core.evaluate.features import khosla_features
 from i2pa_core.model.gradcam import grad_cam
@@ -25,11 +26,11 @@ from i2pa_core.io.images import ImageError, open_rgb
 from i2pa_core.metrics import bootstrap_mean_ci, mcnemar_test
 from i2pa_core.io.posts import image_paths
 from i2pa_core.model.presets import make_transform
+from i2pa_core.metrics import seeded_subset
 
 # Fig. 4 rows that cannot be re-run here: accuracy (%) on the paper's 50,000 test PDIPs.
-PAPER_ONLY = (("Virality Detection (paper)", 53.21), ("Khosla14 (paper)", 54.39),
-              ("Hessel17 (paper)", 65.54), ("LikelyAI (paper)", 68.87),
-              ("Human majority (paper)", 72.40), ("Ours (paper, ResNet-50)", 76.65))
+PAPER_ONLY = tuple((name if "(paper" in name else f"{name} (paper)", value)
+                   for name, value in paper.FIG4)
 
 MLP_LABEL = "Absolute-popularity MLP (image score + 6 non-visual features)"
 
@@ -97,7 +98,7 @@ def split_pairs(pdips: pd.DataFrame, split: str, limit: int | None,
     """The pairs of one split, at most ``limit`` of them drawn at random (order kept)."""
     chosen = pdips[pdips["split"] == split]
     if limit is not None and len(chosen) > limit:
-        chosen = chosen.iloc[np.sort(rng.choice(len(chosen), size=limit, replace=False))]
+        chosen = seeded_subset(chosen, limit, rng)
     return chosen.reset_index(drop=True)
 
 
@@ -202,7 +203,7 @@ def user_inputs(stage: EvaluateStage, model, preset: str, reference, seed: int) 
     """
     from pathlib import Path
 
-    from i2pa_core.cli.score import read_pairs
+    from i2pa_core.io.pair_list import read_pairs
     from i2pa_core.evaluate.scoring import evaluate_pairs, score_paths
 
     summary = {"user_pairs": None, "user_folder": None}
@@ -262,9 +263,11 @@ def comparison_metrics(comparison: pd.DataFrame) -> dict:
 
 
 # The paper's generalisation results (Sec. 4.3), next to the closest of our constructions.
-PAPER_GENERALISATION = {("reddit", "pdip"): "58.9 % (Reddit pairs of Hessel17; Hessel17 60.0 %)",
-                        ("flickr", "flickr"): "63.3 % (Flickr, most vs least viewed; "
-                                              "Khosla14 62.4 %)"}
+PAPER_GENERALISATION = {
+    ("reddit", "pdip"): f"{paper.pct(paper.REDDIT, 1)} (Reddit pairs of Hessel17; Hessel17 "
+                        f"{paper.pct(paper.REDDIT_HESSEL17, 1)})",
+    ("flickr", "flickr"): f"{paper.pct(paper.FLICKR, 1)} (Flickr, most vs least viewed; "
+                          f"Khosla14 {paper.pct(paper.FLICKR_KHOSLA14, 1)})"}
 
 
 def generalisation_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:

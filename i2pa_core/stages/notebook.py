@@ -1,8 +1,8 @@
 """Execute a stage notebook: ``python -m i2pa_core.stages.notebook notebooks/01_simulate.py results/simulate``.
 
 The jupytext percent ``.py`` is the reviewed source; it is converted in memory and executed by
-papermill with every section of ``params.yaml`` injected as parameters (``base``, ``simulate``,
-...). The executed copy, with its outputs, is written to ``OUT_DIR/<notebook>.ipynb``.
+papermill with the ``params.yaml`` sections that the stage declares in ``dvc.yaml`` injected
+as parameters (``--stage``; :mod:`i2pa_core.stages.declared`). The executed copy, with its outputs, is written to ``OUT_DIR/<notebook>.ipynb``.
 
 ``--set KEY=VALUE`` (repeatable) overrides one parameter for this execution only; VALUE is read
 as YAML (``1``, ``0.1``, ``null``, ``[a, b]``, ``{epochs: 1}``). ``section.key.sub=VALUE``
@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from i2pa_core.config import ConfigError, load_params
+from i2pa_core.stages.declared import (check_notebook_sections, declared_keys, declared_params,
+                                       guard_code)
 
 # YAML 1.1 (PyYAML) reads 1e-4 as a string; a KEY=VALUE override means the number.
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -92,16 +94,33 @@ def notebook_parameters(notebook) -> frozenset[str]:
 
 
 def run_notebook(source: Path, out_dir: Path, params_path: Path,
-                 overrides: list[str] | None = None) -> Path:
-    """Convert ``source`` with jupytext and execute it with papermill; return the executed path."""
+                 overrides: list[str] | None = None, stage: str | None = None,
+                 dvc_yaml: Path = Path("dvc.yaml")) -> Path:
+    """Convert ``source`` with jupytext and execute it with papermill; return the executed path.
+
+    With ``stage`` (as ``dvc.yaml`` runs it), only the params that the stage declares are
+    injected (:mod:`i2pa_core.stages.declared`); without, every section (a run by hand).
+    """
     import jupytext
+    import nbformat
     import papermill
 
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
-    parameters = apply_overrides(load_params(params_path), overrides or [],
-                                 notebook_parameters(notebook))
+    params = load_params(params_path)
+    names = notebook_parameters(notebook)
+    if stage is not None:
+        injected = declared_params(params, declared_keys(dvc_yaml, stage, params), stage)
+        check_notebook_sections(names, params, injected, stage, str(source))
+        params = injected
+    parameters = apply_overrides(params, overrides or [], names)
+    code = guard_code(params) if stage is not None else ""
+    if code:
+        index = next(i for i, cell in enumerate(notebook.cells)
+                     if "parameters" in cell.metadata.get("tags", []))
+        notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(
+            code, metadata={"tags": ["declared-params"]}))
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{source.stem}.ipynb"
     papermill.execute_notebook(notebook, str(target), parameters=parameters,
@@ -116,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="folder for the executed .ipynb")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"),
                         help="parameter file whose sections are injected (default params.yaml)")
+    parser.add_argument("--stage", help="the dvc.yaml stage being run (name, or name@item of a "
+                        "foreach): only the params it declares are injected")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="KEY=VALUE",
                         help="override one parameter, VALUE as YAML (repeatable), e.g. "
@@ -127,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        run_notebook(args.source, args.out_dir, args.params, args.overrides)
+        run_notebook(args.source, args.out_dir, args.params, args.overrides, args.stage)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

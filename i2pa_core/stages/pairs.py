@@ -10,11 +10,10 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from i2pa_core.config import from_mapping
+from i2pa_core import paths
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
-from i2pa_core.io.posts import read_posts
 
-PDIPS_PATH = "data/pairs/pairs.parquet"  # the pairs stage's output, read by the later stages
+PDIPS_PATH = paths.PAIRS  # the pairs stage's output, read by the later stages
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,14 @@ class PairsStage:
             data"). The default is the simulated platform.
         truth: the ground-truth table of a simulated platform, for label precision; ``null``
             for real data (the precision analysis is then skipped).
-        rules: the PDIP rules and split sizes (:class:`~i2pa_core.pairs.PDIPConfig`).
+        rules: the PDIP rules and split sizes (:class:`~i2pa_core.pdip.config.PDIPConfig`).
         sweep_thresholds, sweep_sigmas: the T x sigma grid of the beyond-the-paper sweep.
         ablation_threshold: the relaxed T of the "relaxed threshold" ablation.
         cross_user_sample: users sampled for the expensive no-same-user ablation.
     """
 
-    posts: str = "data/simulate/posts.parquet"
-    truth: str | None = "data/simulate/truth.parquet"
+    posts: str = paths.POSTS
+    truth: str | None = paths.TRUTH
     rules: PDIPConfig = field(default_factory=PDIPConfig)
     sweep_thresholds: tuple[float, ...] = (0.8, 0.9, 0.95, 0.975, 0.99)
     sweep_sigmas: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
@@ -65,13 +64,3 @@ def pairs_metrics(result, precision: dict | None) -> dict:
     return out
 
 
-def read_truth(path: str | None) -> pd.DataFrame | None:
-    """The ground-truth table of a simulated platform, or None for real data (``path`` null)."""
-    return None if path is None else pd.read_parquet(path)
-
-
-def pipeline_tables(pairs_section) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """What the stages after ``pairs`` read: (the PDIPs, the posts table, the truth or None),
-    from the ``pairs`` section of params.yaml."""
-    stage = from_mapping(PairsStage, pairs_section, "pairs")
-    return pd.read_parquet(PDIPS_PATH), read_posts(stage.posts), read_truth(stage.truth)

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from i2pa_core import paper
 from i2pa_core.io.files import write_text
 
 BEGIN = "<!-- results:begin (written by `dvc repro`, stage report; do not edit by hand) -->"
@@ -46,13 +47,14 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     rows = []
     sim, pairs = metrics.get("simulate"), metrics.get("pairs")
     if sim:
-        rows.append(("posts / users", "2 x 10^8 / 2 x 10^5",
+        rows.append(("posts / users", f"{paper.CANDIDATE_POSTS} / {paper.CANDIDATE_USERS}",
                      f"{sim['n_posts']:,} / {sim['n_users']:,}", "results/simulate/metrics.json"))
     if pairs:
-        rows.append(("PDIPs (train / val / test)", "2.5 x 10^6 (50,000 val, 50,000 test)",
+        rows.append(("PDIPs (train / val / test)",
+                     f"{paper.N_PDIPS} ({paper.VAL_PDIPS:,} val, {paper.TEST_PDIPS:,} test)",
                      f"{pairs['n_pdips']:,} ({pairs['n_train']:,} / {pairs['n_val']:,} / "
                      f"{pairs['n_test']:,})", "results/pairs/metrics.json"))
-        rows.append(("average P of the PDIPs", "0.978", f"{pairs['mean_p']:.3f}",
+        rows.append(("average P of the PDIPs", f"{paper.MEAN_P:.3f}", f"{pairs['mean_p']:.3f}",
                      "results/pairs/metrics.json"))
         if "label_precision_precision" in pairs:
             rows.append(("PDIP label precision (share agreeing with the hidden score)",
@@ -64,30 +66,39 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     comparison = metrics.get("evaluate", {}).get("comparison", {})
     train = metrics.get("train")
     if train:
-        rows.append(("ours, test accuracy", "76.65 % (ResNet-50, n = 50,000)",
+        rows.append(("ours, test accuracy",
+                     f"{paper.pct(paper.OURS)} (ResNet-50, n = {paper.TEST_PDIPS:,})",
                      _pct({"accuracy": train["test_accuracy"], "ci_low": train["test_ci_low"],
                            "ci_high": train["test_ci_high"], "n": train["test_n"]}),
                      "results/train/metrics.json"))
         if "oracle_accuracy" in train:
             rows.append(("oracle (hidden intrinsic score), same pairs", "-",
                          f"{train['oracle_accuracy']:.2f} %", "results/train/metrics.json"))
-    paper_rows = {"Random": "50 %", "Aesthetics proxy": "53.21 % (Virality Detection), "
-                  "68.87 % (LikelyAI)", "Khosla14 features, absolute likes": "54.39 % (Khosla14)",
-                  "Khosla14 features, pairwise": "-",
-                  "Absolute-popularity MLP (image score + 6 non-visual features)": "66.5 %",
-                  "Human majority (simulated panel)": "72.40 % (30 real subjects, n = 1,000)"}
-    for method, paper in paper_rows.items():
+    paper_rows = {
+        "Random": f"{paper.RANDOM:g} %",
+        "Aesthetics proxy": f"{paper.pct(paper.VIRALITY_DETECTION)} (Virality Detection), "
+                            f"{paper.pct(paper.LIKELYAI)} (LikelyAI)",
+        "Khosla14 features, absolute likes": f"{paper.pct(paper.KHOSLA14)} (Khosla14)",
+        "Khosla14 features, pairwise": "-",
+        "Absolute-popularity MLP (image score + 6 non-visual features)":
+            paper.pct(paper.MLP_ACCURACY, 1),
+        "Human majority (simulated panel)":
+            f"{paper.pct(paper.HUMAN_MAJORITY)} ({paper.HUMAN_SUBJECTS} real subjects, "
+            f"n = {paper.HUMAN_PAIRS:,})"}
+    for method, reported in paper_rows.items():
         if method in comparison:
-            rows.append((method, paper, _pct(comparison[method]),
+            rows.append((method, reported, _pct(comparison[method]),
                          "results/evaluate/metrics.json"))
     human = metrics.get("human")
     if human:
-        rows.append(("single subject, mean ± std (simulated panel)", "66.6 ± 4.4 %",
+        rows.append(("single subject, mean ± std (simulated panel)",
+                     "{:.1f} ± {:.1f} %".format(*paper.TABLE4["Single"]),
                      f"{human['single_mean_pct']:.1f} ± {human['single_std_pct']:.1f} %",
                      "results/human/metrics.json"))
     mlp = metrics.get("evaluate", {}).get("popularity_mlp")
     if mlp:
-        rows.append(("absolute-popularity MLP, Pearson with likes (train / test)", "0.83 / 0.80",
+        rows.append(("absolute-popularity MLP, Pearson with likes (train / test)",
+                     f"{paper.MLP_PEARSON_TRAIN:.2f} / {paper.MLP_PEARSON_TEST:.2f}",
                      f"{mlp['pearson_train']:.2f} / {mlp['pearson_test']:.2f}",
                      "results/evaluate/metrics.json"))
     for entry in metrics.get("evaluate", {}).get("generalisation", []):

@@ -28,6 +28,7 @@ import torch
 import torch.distributed as tdist
 import yaml
 
+from i2pa_core import paths
 from i2pa_core.config import load_params
 from i2pa_core.train.loop import Dist, TrainResult, train_model
 from i2pa_core.train.config import PROFILES, train_config
@@ -39,9 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--params", help="params.yaml; its `train` section and base.seed")
     parser.add_argument("--profile", default="cpu", choices=list(PROFILES))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--pairs", default="data/pairs/pairs.parquet")
-    parser.add_argument("--posts", default="data/simulate/posts.parquet")
-    parser.add_argument("--image-root", default="data/render")
+    parser.add_argument("--pairs", default=paths.PAIRS)
+    parser.add_argument("--posts", default=paths.POSTS)
+    parser.add_argument("--image-root", default=paths.RENDER)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, help="default: base.seed of --params, else 0")
     parser.add_argument("--resume", action="store_true")
