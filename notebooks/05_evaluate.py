@@ -52,10 +52,11 @@ from i2pa_core.plots.results import (category_scores, comparison_bars, fit_gauss
 from i2pa_core.plots.style import SIMULATED_NOTE, save_figure
 from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.evaluate.scoring import ScoreReference
-from i2pa_core.stages.evaluate import (MLP_LABEL, EvaluateStage, card_row, comparison_metrics,
-                                      comparison_table, generalisation_rows, generalise_in_scratch,
-                                      gradcam_examples, handcrafted_scores, human_row,
-                                      image_loader, percent_table, user_inputs)
+from i2pa_core.evaluate.comparison import (comparison_metrics, comparison_table, human_row,
+                                           percent_table)
+from i2pa_core.stages.evaluate import (MLP_LABEL, EvaluateStage, card_row, generalisation_rows,
+                                       generalise_in_scratch, gradcam_examples,
+                                       handcrafted_scores, image_loader, user_inputs)
 from i2pa_core.io.tables import pipeline_tables
 
 stage = from_mapping(EvaluateStage, evaluate, "evaluate")

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+
+from i2pa_core.model.presets import Preset, Transform
 import torchvision
 from PIL import Image
 from torch import nn
 from torchvision import transforms
-from torchvision.transforms import functional as TF
 
 from i2pa_core.cli.main import main
 from i2pa_core.evaluate.scoring import (PAPER_REFERENCE, ScoredImage, ScoreReference, evaluate_pairs,
@@ -114,6 +115,10 @@ def test_top_k_keeps_the_best_and_reports_the_rest():
 
 # --- a brightness "model": scores known by hand ----------------------------------------------
 
+# No resize, no crop, no normalisation: pixels / 255, what torchvision's to_tensor gives.
+RAW = Transform(Preset(resize=None, crop=None, flip=False, normalize=False), False, None)
+
+
 class Brightness(nn.Module):
     def forward(self, images):  # (B, 3, H, W) -> (B,)
         return images.mean(dim=(1, 2, 3))
@@ -128,11 +133,11 @@ def test_score_and_rank_api_with_hand_scores(tmp_path):
     for name, level in [("a.png", 51), ("b.png", 204), ("c/d.png", 102)]:
         _grey(tmp_path / name, level)
     (tmp_path / "e.jpg").write_bytes(b"")
-    frame = score_paths([tmp_path], Brightness(), TF.to_tensor, batch=2)
+    frame = score_paths([tmp_path], Brightness(), RAW, batch=2)
     assert list(frame.columns) == ["path", "score", "score_100", "error"]
     assert frame["score"].round(6).tolist()[:3] == [0.2, 0.8, 0.4]
     assert frame["error"].tolist() == ["", "", "", "empty file (0 bytes)"]
-    ranking = rank_folder(tmp_path, Brightness(), TF.to_tensor, top=2)
+    ranking = rank_folder(tmp_path, Brightness(), RAW, top=2)
     assert [p.rsplit("/", 1)[1] for p in ranking.top["path"]] == ["b.png", "d.png"]
 
 
@@ -144,7 +149,7 @@ def test_evaluate_pairs_counts_by_hand(tmp_path):
     (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
     pairs = pd.DataFrame({"a_post_id": ["p10", "p3", "p7", "p9", "p1", "../p9"],
                           "b_post_id": ["p5", "p8", "p6", "gone", "broken", "p5"]})
-    result = evaluate_pairs(pairs, images, Brightness(), TF.to_tensor, ext=".png")
+    result = evaluate_pairs(pairs, images, Brightness(), RAW, ext=".png")
     assert result["accuracy"] == pytest.approx(2 / 3) and result["n"] == 3
     assert (result["n_pairs"], result["pairs_skipped"]) == (6, 3)
     assert (result["missing"], result["unreadable"], result["unsafe"]) == (2, 1, 1)
@@ -156,7 +161,7 @@ def test_evaluate_pairs_with_image_paths_from_a_posts_table(tmp_path):
     _grey(tmp_path / "images/01/P2.jpg", 10)
     pairs = pd.DataFrame({"a_post_id": ["P1"], "b_post_id": ["P2"]})
     paths = {"P1": "images/00/P1.jpg", "P2": "images/01/P2.jpg"}
-    result = evaluate_pairs(pairs, tmp_path, Brightness(), TF.to_tensor, image_paths=paths)
+    result = evaluate_pairs(pairs, tmp_path, Brightness(), RAW, image_paths=paths)
     assert (result["accuracy"], result["n"]) == (1.0, 1)
 
 

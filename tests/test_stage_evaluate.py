@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from i2pa_core.evaluate import comparison as C
 from i2pa_core.stages import evaluate as E
 from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.io.images import ImageError
@@ -23,7 +24,7 @@ def test_comparison_table_orders_rerun_rows_by_accuracy_then_paper_rows():
     half = pd.Series([1, 1, 0, 0, 0, 0, 1, 1], index=ids, dtype=float)
     extra = [{"method": "Human", "accuracy": 0.75, "n": 4, "ci_low": 0.5, "ci_high": 1.0,
               "mcnemar_p": 1.0}]
-    table = E.comparison_table({"Half": half, "Ours": perfect}, _pairs(), "Ours", extra, 0)
+    table = C.comparison_table({"Half": half, "Ours": perfect}, _pairs(), "Ours", extra, 0)
     rerun = table[table["source"] == "re-run"]
     assert list(rerun["method"]) == ["Ours", "Human", "Half"]
     assert list(rerun["accuracy"]) == [1.0, 0.75, 0.5]
@@ -32,7 +33,7 @@ def test_comparison_table_orders_rerun_rows_by_accuracy_then_paper_rows():
     # b = 0 pairs only Half gets right, c = 2 only Ours: exact two-sided p = 2 * 0.5^2 = 0.5.
     assert rerun.set_index("method").loc["Half", "mcnemar_p"] == pytest.approx(0.5)
     paper = table[table["source"] == "paper"]
-    assert len(paper) == len(E.PAPER_ONLY) and table.index[-len(paper):].tolist() == \
+    assert len(paper) == len(C.PAPER_ONLY) and table.index[-len(paper):].tolist() == \
         list(range(len(rerun), len(table)))
     assert paper.set_index("method").loc["Ours (paper, ResNet-50)", "accuracy"] == \
         pytest.approx(0.7665)
@@ -45,7 +46,7 @@ def test_human_row_counts_ties_half_and_tests_against_the_model_on_its_pairs():
                           "majority_correct": [1.0, 1.0, 0.5, 0.0]})
     ours = pd.Series({"a1": 2.0, "b1": 1.0, "a2": 0.0, "b2": 1.0, "a3": 5.0, "b3": 1.0,
                       "a4": 3.0, "b4": 1.0})
-    row = E.human_row(table, ours, 0, "Human")
+    row = C.human_row(table, ours, 0, "Human")
     assert row["accuracy"] == pytest.approx(2.5 / 4) and row["n"] == 4
     assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
     # The tie (pair 3) is left out of McNemar. Decided pairs 1, 2, 4: humans right on 1, 2, the
@@ -54,7 +55,7 @@ def test_human_row_counts_ties_half_and_tests_against_the_model_on_its_pairs():
     # A model wrong on every decided pair: b = 2 (pairs 1, 2), c = 0, exact p = 2 * 0.5^2 = 0.5.
     wrong_model = ours.copy()
     wrong_model[["a1", "a2", "a4"]] = -10.0
-    assert E.human_row(table, wrong_model, 0, "Human")["mcnemar_p"] == pytest.approx(0.5)
+    assert C.human_row(table, wrong_model, 0, "Human")["mcnemar_p"] == pytest.approx(0.5)
 
 
 def test_split_pairs_draws_a_reproducible_subset_in_order():
@@ -141,7 +142,7 @@ def test_comparison_metrics_are_percent_and_paper_rows_have_no_n():
                           "accuracy": [0.9, 0.7665], "n": [100, np.nan],
                           "ci_low": [0.85, np.nan], "ci_high": [0.95, np.nan],
                           "mcnemar_p": [np.nan, np.nan]})
-    out = E.comparison_metrics(table)
+    out = C.comparison_metrics(table)
     assert out["Ours"]["accuracy"] == pytest.approx(90.0) and out["Ours"]["n"] == 100
     assert out["Ours"]["ci_low"] == pytest.approx(85.0)
     assert out["Paper"]["n"] is None and out["Paper"]["source"] == "paper"

@@ -37,7 +37,7 @@ from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
 from i2pa_core.simulate.render import render_images
 from i2pa_core.simulate.content import VARIANTS
 from i2pa_core.simulate.platform import Platform, SimulateConfig, simulate_platform
-from i2pa_core.train.validation import score_images
+from i2pa_core.model.inference import score_images
 from i2pa_core.metrics import seeded_subset
 
 CONSTRUCTIONS = ("pdip", "flickr")

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 
 from i2pa_core.pdip.caption_features import PART_SEP, TAG_SEP, caption_features
-from i2pa_core.io.images import open_rgb
+from i2pa_core.model.inference import decode_uint8
 from i2pa_core.metrics import mcnemar_test, pair_outcomes, pairwise_accuracy
 from i2pa_core.model.scorer import build_scorer
 from i2pa_core.model.presets import PRESETS, make_transform
@@ -126,7 +126,7 @@ def build_popularity_mlp(cfg: MLPConfig, seed: int) -> PopularityMLP:
 def load_images(paths, preset: str) -> torch.Tensor:
     """Decode image files once with the deterministic transform: (N, 3, H, W) uint8."""
     transform = make_transform(preset, train=False)
-    return torch.stack([transform.to_uint8(open_rgb(p)) for p in paths])
+    return torch.stack([decode_uint8(p, transform) for p in paths])
 
 
 def _standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:

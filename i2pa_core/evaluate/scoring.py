@@ -2,9 +2,9 @@
 
 The model is f of the paper (``models.Scorer``, ``(B, 3, H, W) -> (B,)``); at test time one
 stream scores one image (Sec. 3.2). Files are decoded by :func:`images.open_rgb` (every bad
-file becomes a row with an ``error``), preprocessed by a preset (``presets.make_transform``,
-deterministic), and scored ``batch`` at a time under ``torch.inference_mode``. Everything is a
-stream: :func:`iter_scores` holds one batch at a time, so memory does not grow with the number
+file becomes a row with an ``error``), preprocessed and scored ``batch`` at a time by the one
+scoring path of :mod:`i2pa_core.model.inference` (deterministic preset geometry, then
+``normalize_batch`` and the forward pass). Everything is a stream: :func:`iter_scores` holds one batch at a time, so memory does not grow with the number
 of files; :func:`score_paths` collects the rows into a frame for notebooks.
 
 **The 0-100 score** (the paper's Fig. 1 shows one without saying how it is made):
@@ -33,11 +33,12 @@ from scipy.special import ndtr
 
 from i2pa_core import paper
 from i2pa_core.io.images import DEFAULT_MAX_PIXELS, ImageError, UnsafePathError, contained_path
-from i2pa_core.io.images import image_for_id, iter_image_files, open_rgb
+from i2pa_core.io.images import image_for_id, iter_image_files
 from i2pa_core.metrics import pairwise_accuracy
+from i2pa_core.model.inference import decode_uint8, forward_scores
+from i2pa_core.model.presets import Transform, make_transform
 
 SCORE_COLUMNS = ["path", "score", "score_100", "error"]
-Transform = Callable  # RGB PIL image -> (3, H, W) float tensor
 
 
 @dataclass(frozen=True)
@@ -75,18 +76,8 @@ class ScoredImage(NamedTuple):
 
 
 def as_transform(preset: str | Transform) -> Transform:
-    """A preset name becomes its deterministic (evaluation) transform; a callable is kept."""
-    if callable(preset):
-        return preset
-    from i2pa_core.model.presets import make_transform
-
-    return make_transform(preset, train=False)
-
-
-def predict(model: torch.nn.Module, images: torch.Tensor) -> np.ndarray:
-    """Scores of a batch: ``(B, 3, H, W) -> (B,)`` float64, without gradients."""
-    with torch.inference_mode():
-        return model(images).reshape(-1).double().cpu().numpy()  # (B,)
+    """A preset name becomes its deterministic (evaluation) transform; a Transform is kept."""
+    return preset if isinstance(preset, Transform) else make_transform(preset, train=False)
 
 
 def iter_scores(items: Iterable[tuple[os.PathLike | str, str | None]], model: torch.nn.Module,
@@ -112,14 +103,14 @@ def _score_chunk(chunk, model, transform, reference, max_pixels, device):
     for i, (path, reason) in enumerate(chunk):
         if reason is None:
             try:
-                tensors[i] = transform(open_rgb(path, max_pixels))  # (3, H, W)
+                tensors[i] = decode_uint8(path, transform, max_pixels)  # (3, H, W) uint8
             except ImageError as exc:
                 reason = str(exc)
             except Exception as exc:  # a preset that cannot handle this image (e.g. too small)
                 reason = f"preprocessing failed ({type(exc).__name__}: {exc})"
         if reason is not None:
             errors[i] = reason
-    scores = _forward_by_shape(model, tensors, device)
+    scores = _forward_by_shape(model, tensors, transform, device)
     for i, (path, _) in enumerate(chunk):
         if i in errors:
             yield ScoredImage(str(path), float("nan"), float("nan"), errors[i])
@@ -127,15 +118,16 @@ def _score_chunk(chunk, model, transform, reference, max_pixels, device):
             yield ScoredImage(str(path), scores[i], float(reference.to_100(scores[i])), "")
 
 
-def _forward_by_shape(model, tensors: dict, device: str) -> dict:
-    """Score tensors, stacking those of equal shape (presets without a fixed size)."""
+def _forward_by_shape(model, tensors: dict, transform: Transform, device: str) -> dict:
+    """Score uint8 tensors, stacking those of equal shape (presets without a fixed size)."""
     groups: dict[tuple, list[int]] = {}
     for i, tensor in tensors.items():
         groups.setdefault(tuple(tensor.shape), []).append(i)
     scores = {}
     for indices in groups.values():
-        stacked = torch.stack([tensors[i] for i in indices]).to(device)  # (B, 3, H, W)
-        scores.update(zip(indices, predict(model, stacked).tolist()))
+        stacked = torch.stack([tensors[i] for i in indices])  # (B, 3, H, W) uint8
+        scores.update(zip(indices, forward_scores(model, stacked, transform,
+                                                  torch.device(device)).tolist()))
     return scores
 
 

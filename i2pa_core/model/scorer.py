@@ -18,6 +18,7 @@ plain state_dict of torchvision's resnet50 with ``fc = Linear(2048, 1)``), alway
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -51,13 +52,13 @@ def _small_cnn() -> nn.Module:
     layer keeps pixel noise and sharpness visible (they enter the hidden score q).
     """
     widths = (3, 16, 32, 64, 128, 128)
-    layers: list[nn.Module] = []
-    for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                   nn.ReLU(inplace=True)]
-        if i < len(widths) - 2:
-            layers.append(nn.MaxPool2d(2))
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], 1))
+    layers: list[tuple[str, nn.Module]] = []
+    for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+        layers += [(f"conv{i}", nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)),
+                   (f"bn{i}", nn.BatchNorm2d(c_out)), (f"relu{i}", nn.ReLU(inplace=True))]
+        if i < len(widths) - 1:
+            layers.append((f"pool{i}", nn.MaxPool2d(2)))
+    return _named_stack(layers, widths[-1])
 
 
 def _tiny_cnn() -> nn.Module:
@@ -65,9 +66,17 @@ def _tiny_cnn() -> nn.Module:
 
     No batch norm, so a data-parallel run is exactly the full-batch run (per-sample gradients).
     """
-    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(inplace=True),
-                         nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.ReLU(inplace=True),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 1))
+    return _named_stack([("conv1", nn.Conv2d(3, 8, 3, stride=2, padding=1)),
+                         ("relu1", nn.ReLU(inplace=True)),
+                         ("conv2", nn.Conv2d(8, 8, 3, stride=2, padding=1)),
+                         ("relu2", nn.ReLU(inplace=True))], 8)
+
+
+def _named_stack(layers: list[tuple[str, nn.Module]], width: int) -> nn.Sequential:
+    """``layers``, then global average pooling and the 1-output ``head``: (B, 3, H, W) -> (B, 1)."""
+    return nn.Sequential(OrderedDict(layers + [("gap", nn.AdaptiveAvgPool2d(1)),
+                                               ("flatten", nn.Flatten()),
+                                               ("head", nn.Linear(width, 1))]))
 
 
 BACKBONES: dict[str, Backbone] = {
@@ -78,9 +87,9 @@ BACKBONES: dict[str, Backbone] = {
     # Paper default. IMAGENET1K_V1 is the 2017 torchvision release the 2019 paper could have used.
     "resnet50": Backbone("resnet50", "fc", "IMAGENET1K_V1"),
     "resnet101": Backbone("resnet101", "fc", "IMAGENET1K_V1"),
-    # CPU default for the 64 px synthetic images; head = last module of the Sequential.
-    "smallcnn": Backbone(None, "21", factory=_small_cnn),
-    "tinycnn": Backbone(None, "6", factory=_tiny_cnn),  # tests and smoke runs
+    # CPU default for the 64 px synthetic images.
+    "smallcnn": Backbone(None, "head", factory=_small_cnn),
+    "tinycnn": Backbone(None, "head", factory=_tiny_cnn),  # tests and smoke runs
 }
 
 

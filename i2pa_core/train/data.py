@@ -179,16 +179,3 @@ class PairBatches(Dataset):
             self._cache[k] = pixels
             self.cached_bytes += size
         return image
-
-
-class ImageFiles(Dataset):
-    """Images by path for scoring (deterministic transform): index -> (3, H, W)."""
-
-    def __init__(self, paths, transform: Transform):
-        self.paths, self.transform = list(paths), transform
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.transform.to_uint8(open_rgb(self.paths[index]))  # (3, H, W) uint8

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from i2pa_core.io.checkpoint import checkpoint_state, load_checkpoint, save_checkpoint
+from i2pa_core.model.inference import pair_logit
 from i2pa_core.model.losses import get_loss
 from i2pa_core.model.scorer import Scorer, build_scorer
 from i2pa_core.model.presets import make_transform
@@ -99,7 +100,7 @@ def train_step(model, batch: dict, optimizer, loss_fn, device: torch.device, amp
     target = batch["target"].to(device, non_blocking=True)
     with torch.autocast(device.type, torch.bfloat16, enabled=amp and device.type == "cuda"):
         scores = model(images).float()          # (U, 3, H, W) -> (U,): each image once
-        o = scores[first] - scores[second]      # (B,) O_AB = f(A) - f(B)
+        o = pair_logit(scores.__getitem__, first, second)  # (B,) O_AB = f(A) - f(B)
         loss = loss_fn(o, target).mean()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

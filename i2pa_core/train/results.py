@@ -12,7 +12,7 @@ from i2pa_core.io.checkpoint import load_checkpoint, save_checkpoint
 from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.metrics import pair_outcomes, pairwise_accuracy
 from i2pa_core.io.posts import image_paths
-from i2pa_core.train.validation import score_images
+from i2pa_core.model.inference import score_images
 
 
 def split_scores(model, pairs: pd.DataFrame, posts: pd.DataFrame, image_root: str | os.PathLike,

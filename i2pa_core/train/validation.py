@@ -1,49 +1,22 @@
-"""Scoring images with a trained scorer, validation accuracy, and the training-curve figure."""
+"""Validation accuracy of a scorer on pairs, and the training-curve figure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
 from i2pa_core.metrics import pair_outcomes
 from i2pa_core.plots.style import plt
-from i2pa_core.model.presets import make_transform
-from i2pa_core.train.data import ImageFiles, PairSet
-
-
-def score_images(model: torch.nn.Module, paths, preset: str, batch: int = 256,
-                 device: str | torch.device = "cpu", num_workers: int = 0,
-                 amp: bool = False) -> np.ndarray:
-    """Scores of image files with the deterministic (evaluation) transform of ``preset``.
-
-    Args:
-        model: a scorer ``(B, 3, H, W) -> (B,)``; put in eval mode here.
-        paths: image files; every one must decode (images.ImageError otherwise).
-        amp: bf16 autocast on CUDA.
-    Returns:
-        (N,) float64 scores in the order of ``paths``.
-    """
-    device = torch.device(device)
-    transform = make_transform(preset, train=False)
-    loader = DataLoader(ImageFiles(paths, transform), batch_size=batch,
-                        num_workers=num_workers, pin_memory=device.type == "cuda")
-    model.eval()
-    out = []
-    with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16,
-                                                enabled=amp and device.type == "cuda"):
-        for images in loader:
-            images = images.to(device, non_blocking=True)  # (B, 3, H, W) uint8
-            images = transform.normalize_batch(images).contiguous(memory_format=torch.channels_last)
-            out.append(model(images).float().cpu())  # (B, 3, H, W) -> (B,)
-    return torch.cat(out).double().numpy() if out else np.zeros(0)
+from i2pa_core.model.inference import pair_logit, score_images
+from i2pa_core.train.data import PairSet
 
 
 def pair_accuracy(model: torch.nn.Module, pairs: PairSet, preset: str, **kwargs) -> float:
     """Pairwise accuracy on a PairSet (A the more popular; ties count one half)."""
     scores = score_images(model, pairs.paths, preset, **kwargs)
-    return float(pair_outcomes(scores[pairs.a_index], scores[pairs.b_index]).mean())
+    o = pair_logit(scores.__getitem__, pairs.a_index, pairs.b_index)  # (B,) f(A) - f(B)
+    return float(pair_outcomes(o, np.zeros_like(o)).mean())
 
 
 def accuracy_half_width(accuracy: float, n: int, z: float = 1.96) -> float:
