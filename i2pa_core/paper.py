@@ -42,7 +42,7 @@ FIG4 = (("Virality Detection", VIRALITY_DETECTION), ("Khosla14", KHOSLA14),
         ("Hessel17", HESSEL17), ("LikelyAI", LIKELYAI), ("Human majority", HUMAN_MAJORITY),
         ("Ours (paper, ResNet-50)", OURS))
 
-# Table 2: accuracy (%) with a share of the training labels flipped (Sec. 4.2).
+# Table 2: accuracy (%) with a share of the training labels flipped at random.
 TABLE2_NOISE = {0.0: 76.65, 0.1: 75.61, 0.2: 74.35, 0.3: 73.10, 0.4: 68.55}
 
 # Table 3: accuracy (%) per ImageNet-pretrained backbone.
@@ -55,12 +55,12 @@ TABLE4 = {"Majority": (72.4, None), "Single": (66.6, 4.4), "Female": (67.0, 4.2)
           "Male": (66.8, 4.5), "Instagram users": (68.5, 3.7), "little Instagram": (65.1, 4.5),
           "> 3 h/day": (67.1, 3.8), "< 3 h/day": (66.4, 4.1)}
 
-# Sec. 4.2, the absolute-popularity ablation: an image score + 6 non-visual features MLP.
+# The absolute-popularity ablation: an image score + 6 non-visual features into an MLP.
 MLP_ACCURACY = 66.5
 MLP_PEARSON_TRAIN = 0.83
 MLP_PEARSON_TEST = 0.80
 
-# Sec. 4.3, generalisation: accuracy (%) of the Instagram model elsewhere, and the baseline
+# Generalisation (Sec. 4.3): accuracy (%) of the Instagram model elsewhere, and the baseline
 # the paper quotes beside it.
 REDDIT = 58.9
 REDDIT_HESSEL17 = 60.0

@@ -40,7 +40,7 @@ from i2pa_core.human.plan import make_plan, write_plan
 from i2pa_core.io.files import write_json, write_table
 from i2pa_core.plots.style import save_figure
 from i2pa_core.config import from_mapping
-from i2pa_core.stages.human import HumanStage, collect_answers
+from i2pa_core.stages.human import HumanStage, collect_answers, human_metrics
 from i2pa_core.io.tables import pipeline_tables
 
 stage = from_mapping(HumanStage, human, "human")
@@ -87,11 +87,6 @@ Image("figures/fig9_human_vs_model.png")
 
 # %%
 single = subject_accuracy(answers)
-metrics = {"simulated_panel": stage.responses is None, "n_pairs": int(len(table)),
-           "n_subjects": int(len(single)),
-           "majority_accuracy": float(versus.loc[0, "human_majority (%)"]),
-           "model_accuracy_same_pairs": float(versus.loc[0, "model (%)"]),
-           "mcnemar_p": float(versus.loc[0, "mcnemar_p"]),
-           "single_mean_pct": float(100 * single.mean()), "single_std_pct": float(100 * single.std())}
+metrics = human_metrics(table, versus, single, simulated_panel=stage.responses is None)
 write_json("results/human/metrics.json", metrics)
 metrics

@@ -33,7 +33,6 @@ run = "noise_00"
 # %%
 from i2pa_core import paths
 import tempfile
-import time
 
 from i2pa_core.io.files import write_json
 from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config
@@ -60,12 +59,10 @@ with tempfile.TemporaryDirectory(prefix=f"ablate-{run}-") as tmp:
 result.history
 
 # %%
-tic = time.perf_counter()
 test = sample_test_pairs(pdips, budget.test_pairs, seed)
 scores = split_scores(result.model, test, posts, image_root, cfg.preset, "test")
 accuracy = test_metrics(test, scores, truth)
-seconds = {"train": result.seconds, "test": time.perf_counter() - tic}
 metrics = run_record(run, spec, budget, cfg, int((pdips["split"] == "train").sum()), accuracy,
                      result.best_epoch, result.best_val_accuracy)
-write_json(f"results/ablate/{run}/metrics.json", metrics)
+write_json(f"{paths.ABLATE_RESULTS}/{run}/metrics.json", metrics)
 {k: v for k, v in metrics.items() if k != "config"}

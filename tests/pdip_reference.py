@@ -1,6 +1,6 @@
 """Brute-force PDIP reference, written independently of the sampler (tests and benchmark).
 
-Every ordered pair of posts is checked against each rule of PAPER.md §2 literally, captions
+Every ordered pair of posts is checked against each rule of paper Sec. 3.1 literally, captions
 are parsed with ``captions.tokenize`` and P uses ``math.erf``. Quadratic: small inputs only.
 """
 

@@ -46,8 +46,17 @@ def test_main_writes_summary_and_readme_and_refuses_a_readme_without_markers(tmp
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{R.BEGIN}\n{R.END}\n")
     summary = tmp_path / "summary.md"
-    args = ["--results", str(results), "--summary", str(summary), "--readme", str(readme)]
+    figures = tmp_path / "figures_README.md"
+    args = ["--results", str(results), "--summary", str(summary), "--readme", str(readme),
+            "--figures-readme", str(figures)]
     assert R.main(args) == 0
+    # The paper's numbers as its tables print them (typed here by hand from the paper).
+    text = figures.read_text()
+    assert "| 76.65 / 75.61 / 74.35 / 73.10 / 68.55 |" in text
+    assert "AlexNet 73.22, VGGNet 76.15, ResNet-50 76.65, ResNet-101 76.87" in text
+    assert ("Random 50, Virality Detection 53.21, Khosla14 54.39, Hessel17 65.54, LikelyAI "
+            "68.87, Human 72.40, Ours 76.65") in text
+    assert "mean 2.96, std 1.55" in text and "Single 66.6 ± 4.4" in text
     assert "67.8 ± 4.5 %" in summary.read_text()
     assert summary.read_text() in readme.read_text()
     readme.write_text("# no markers\n")

@@ -5,7 +5,7 @@ Every setting is trained ``repeats`` times from scratch at one budget; repeat k 
 training seed and the sample of training pairs, so the spread of a setting's runs is its
 training noise. Only the pairs or the loss differ between settings.
 
-* **Grid cell (T, sigma)**: the PDIPs of the cell's rule (:func:`~.pairs.generate_pdips`). A
+* **Grid cell (T, sigma)**: the PDIPs of the cell's rule (:func:`~i2pa_core.pdip.sampler.generate_pdips`). A
   pair is kept for training only if neither post (with ``pairs.rules.split: user``, neither
   user) is in the default validation or test PDIPs, and every cell is tested on the same seeded
   sample of the default test PDIPs, so cells compare pair by pair. Eq. 6 reads ``P >= T`` as
@@ -18,7 +18,7 @@ training noise. Only the pairs or the loss differ between settings.
 A run trains on a seeded sample of ``epochs x max_train_pairs`` of its training PDIPs (what it
 can use at the budget), so only those images are needed: the ones the ``render`` stage did not
 draw are rendered into a scratch folder (:func:`render_missing`). Training itself is in
-:mod:`.beyond_runs`.
+:mod:`i2pa_core.beyond.runs`.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class BeyondStage:
 @dataclass(frozen=True)
 class RunPairs:
     """A run's pairs at the budget; how many training PDIPs its setting had before the sample
-    and, on simulated data, their label precision (:func:`~.pairs_precision.label_precision`)."""
+    and, on simulated data, their label precision (:func:`~i2pa_core.pdip.precision.label_precision`)."""
 
     pairs: pd.DataFrame
     available: int
@@ -164,7 +164,7 @@ def budget_pairs(pairs: pd.DataFrame, budget: Budget, seed: int,
                  repeat: int = 0) -> pd.DataFrame:
     """What one run uses at the budget: its own seeded sample (by ``repeat``) of ``epochs x
     max_train_pairs`` training pairs, a seeded sample of ``max_val_pairs`` validation pairs and
-    :func:`~.stage_ablate.sample_test_pairs` of the test pairs (the last two the same for every
+    :func:`~i2pa_core.stages.ablate.sample_test_pairs` of the test pairs (the last two the same for every
     run)."""
     train = _sample(pairs[pairs["split"] == "train"],
                     None if budget.max_train_pairs is None else

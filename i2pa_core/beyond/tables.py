@@ -1,5 +1,5 @@
 """Tables, figures and summary rows of the ``beyond`` stage, from the per-setting summaries
-(:func:`.beyond_runs.summarise`) and the per-run records: the T x sigma grid, the split
+(:func:`i2pa_core.beyond.runs.summarise`) and the per-run records: the T x sigma grid, the split
 comparison and the losses."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ MCNEMAR = ("McNemar: exact two-sided test of each run against the reference run 
 
 
 def trend_text(trend: dict | None) -> str:
-    """The slope of accuracy on the gap over every grid run (:func:`.beyond_runs.gap_trend`)."""
+    """The slope of accuracy on the gap over every grid run (:func:`i2pa_core.beyond.runs.gap_trend`)."""
     if trend is None:
         return ""
     return (f" Over all {trend['n_runs']} grid runs, accuracy changes by {trend['slope']:+.2f} "

@@ -21,10 +21,10 @@ PAPER_ONLY = tuple((name if "(paper" in name else f"{name} (paper)", value)
 def human_row(responses_plan_table: pd.DataFrame, ours: pd.Series, seed: int,
               label: str) -> dict:
     """The majority-vote row of the comparison from a human pair table
-    (:func:`human_analysis.pair_table`: ``majority_correct`` 1, 0.5 on a tie, or 0), on its own
+    (:func:`i2pa_core.human.analysis.pair_table`: ``majority_correct`` 1, 0.5 on a tie, or 0), on its own
     pairs (a subset of the test PDIPs), with McNemar against ours on those same pairs. Ties
     count one half in the accuracy and are left out of McNemar, as in
-    :func:`human_analysis.human_vs_model`."""
+    :func:`i2pa_core.human.analysis.human_vs_model`."""
     table = responses_plan_table
     correct = table["majority_correct"].to_numpy(dtype=np.float64)
     ci = bootstrap_mean_ci(correct, rng=seed)

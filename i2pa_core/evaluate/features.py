@@ -1,4 +1,4 @@
-"""Hand-crafted image features, vectorised over batches (the Khosla14 baseline, PAPER.md §5).
+"""Hand-crafted image features, vectorised over batches (the Khosla14 baseline of paper Fig. 4).
 
 Khosla et al. (WWW 2014) predicted popularity from low-level colour, gradient and texture
 features, GIST and semantic features. The low-level part is rebuilt here for small images:
@@ -12,7 +12,7 @@ features, GIST and semantic features. The low-level part is rebuilt here for sma
 
 The semantic (object detector) features have no counterpart: the synthetic images have no
 ImageNet classes. Also here: the three measurements behind the aesthetics proxy (colourfulness,
-sharpness, exposure), see :mod:`.baselines`.
+sharpness, exposure), see :mod:`i2pa_core.evaluate.baselines`.
 
 Every function takes a batch ``(B, H, W, 3)`` of floats in [0, 1] (see :func:`as_float_images`)
 and returns ``(B, D)``; images must be at least 8 px and are cropped to a multiple of the grid.

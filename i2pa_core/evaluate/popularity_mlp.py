@@ -1,5 +1,5 @@
-"""The paper's absolute-popularity ablation (PAPER.md §5, "Ablation: absolute-popularity
-baseline").
+"""The paper's absolute-popularity ablation (its image score plus six
+non-visual features, in the paper's experiments beside Fig. 4).
 
 An image score f(x) and six non-visual features go into a 7-256-128-64-1 MLP (ReLU) that is
 trained end-to-end with MSE on absolute popularity. The paper reports a high Pearson correlation
@@ -10,7 +10,7 @@ Choices the paper leaves open, fixed here:
 
 * **Features** (:func:`nonvisual_features`): ln(1 + count) of followers, followings, the user's
   posts, hashtags, @ mentions and caption length, then standardised with the training posts'
-  mean and sd. Hashtags, mentions and caption length follow :mod:`.captions` (hashtags and
+  mean and sd. Hashtags, mentions and caption length follow :mod:`i2pa_core.pdip.captions` (hashtags and
   mentions counted with repetition; caption length = descriptive words, the unit of PDIP rule 4).
 * **Target**: ln(1 + likes) (the paper's S with the natural log), standardised on the training
   posts; predictions are reported back in ln-likes units.

@@ -1,7 +1,7 @@
 """Batched scoring of image files: scores, 0-100 scores, folder rankings, pairwise evaluation.
 
 The model is f of the paper (``models.Scorer``, ``(B, 3, H, W) -> (B,)``); at test time one
-stream scores one image (Sec. 3.2). Files are decoded by :func:`images.open_rgb` (every bad
+stream scores one image (Sec. 3.2). Files are decoded by :func:`i2pa_core.io.images.open_rgb` (every bad
 file becomes a row with an ``error``), preprocessed and scored ``batch`` at a time by the one
 scoring path of :mod:`i2pa_core.model.inference` (deterministic preset geometry, then
 ``normalize_batch`` and the forward pass). Everything is a stream: :func:`iter_scores` holds one batch at a time, so memory does not grow with the number
@@ -84,7 +84,7 @@ def iter_scores(items: Iterable[tuple[os.PathLike | str, str | None]], model: to
                 preset: str | Transform, batch: int = 32,
                 reference: ScoreReference = PAPER_REFERENCE,
                 max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu") -> Iterator[ScoredImage]:
-    """Score ``(path, skip_reason)`` items (as :func:`images.iter_image_files` yields them).
+    """Score ``(path, skip_reason)`` items (as :func:`i2pa_core.io.images.iter_image_files` yields them).
 
     Yields exactly one :class:`ScoredImage` per item, in input order; an item with a reason,
     or whose file cannot be decoded, yields a row with that error. Puts ``model`` in eval mode.
@@ -219,7 +219,7 @@ def evaluate_pairs(pairs: pd.DataFrame, image_dir: str | os.PathLike, model: tor
     ``on_skip(post_id, path, reason)`` is called for every image that could not be scored.
 
     Returns:
-        ``accuracy, n, ci_low, ci_high, confidence`` (:func:`metrics.pairwise_accuracy`), and
+        ``accuracy, n, ci_low, ci_high, confidence`` (:func:`i2pa_core.metrics.pairwise_accuracy`), and
         ``n_pairs`` (all), ``pairs_skipped``, ``images`` (distinct ids), ``scored``, ``missing``,
         ``unsafe``, ``unreadable`` (image counts) and ``problems`` (DataFrame post_id, path,
         kind, reason).

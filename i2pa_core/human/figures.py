@@ -20,7 +20,7 @@ from i2pa_core.plots.style import PALETTE, use_style
 
 def fig9_examples(selection: pd.DataFrame, plan: dict, image_root: str | os.PathLike,
                   note: str, score_label: str = "score") -> plt.Figure:
-    """Fig. 9: each selected pair (:func:`.human_analysis.fig9_selection`) as two images.
+    """Fig. 9: each selected pair (:func:`i2pa_core.human.analysis.fig9_selection`) as two images.
 
     Each image is labelled with the share of subjects who chose it, its likes and the model
     score; the more popular post is on the left, its frame green.

@@ -10,7 +10,7 @@ Instagram users and heavy users are slightly better calibrated (weight spread, p
 noise all shrink by ``expert_gain`` per trait), mirroring the paper's finding; gender has no
 effect by construction.
 
-The output is written in exactly the format of the web page (:mod:`.human_store`), so the analysis
+The output is written in exactly the format of the web page (:mod:`i2pa_core.human.store`), so the analysis
 cannot tell the two apart. Everything made from it must carry :data:`SIMULATED_PANEL`.
 """
 
@@ -113,7 +113,7 @@ def simulate_panel(plan: dict, truth: pd.DataFrame, cfg: PanelConfig,
 
     Subject ``i`` draws from ``SeedSequence(seed, spawn_key=(3, i))``; demographics from
     ``spawn_key=(4,)``, the panel's shared misjudgement from ``spawn_key=(5,)``.
-    Returns (responses, subjects) with the columns of :mod:`.human_store`.
+    Returns (responses, subjects) with the columns of :mod:`i2pa_core.human.store`.
     """
     subjects = simulate_demographics(cfg, np.random.default_rng(
         np.random.SeedSequence(seed, spawn_key=(4,))))
@@ -153,7 +153,7 @@ def _answer_trials(order: list[dict], utility: pd.Series, subject: str, start: d
 
 def write_panel(responses: pd.DataFrame, subjects: pd.DataFrame,
                 responses_path: str | os.PathLike, subjects_path: str | os.PathLike) -> None:
-    """Write both files atomically, in the same CSV format :func:`.human_store.append_row` uses."""
+    """Write both files atomically, in the same CSV format :func:`i2pa_core.human.store.append_row` uses."""
     for frame, path, columns in ((responses, responses_path, RESPONSE_COLUMNS),
                                  (subjects, subjects_path, SUBJECT_COLUMNS)):
         write_text(path, format_rows(frame[list(columns)].to_dict("records"), columns, True))

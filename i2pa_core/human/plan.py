@@ -1,10 +1,10 @@
-"""The plan of the psychophysical experiment (PAPER.md §5, Sec. 4.4 of the paper).
+"""The plan of the psychophysical experiment (Sec. 4.4 of the paper).
 
 A plan fixes everything a subject will see before anyone sits down: ``n_pairs`` test PDIPs drawn at
 random from the test split, ``n_training`` training pairs (shown first, with feedback) drawn from
 the other splits and sharing no post with the test pairs, and for every subject the order of the
 test pairs, which post is shown on the left, and the cut into sessions of ``session_pairs`` pairs
-(each session also ends after ``session_minutes``, see :mod:`.human_server`).
+(each session also ends after ``session_minutes``, see :mod:`i2pa_core.human.server`).
 
 Reproducibility: the pair draw uses ``SeedSequence(seed, spawn_key=(0,))``. Subject ``i``'s order
 uses ``spawn_key=(1, i)`` and its sides ``spawn_key=(2, i // 2)``; odd subjects see the mirror
@@ -70,7 +70,7 @@ def make_plan(pairs: pd.DataFrame, posts: pd.DataFrame, cfg: HumanConfig, seed: 
         pairs: pairs table (a_post_id is the more popular post), with ``split``.
         posts: posts table with ``post_id``, ``image`` (relative path) and ``likes``.
     Returns:
-        the plan as a JSON-ready dict (format documented in :mod:`.human_server`).
+        the plan as a JSON-ready dict (format documented in :mod:`i2pa_core.human.server`).
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_DRAW,)))
     with_image = set(posts.loc[posts["image"].notna(), "post_id"])

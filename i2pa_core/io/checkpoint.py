@@ -1,7 +1,7 @@
 """Training checkpoints that never lose work: atomic, tensors and plain types only.
 
 A checkpoint is a dict ``{"model", "meta", "optimizer", "scheduler", "epoch", "history", "best",
-"rng"}`` written to a temporary file and renamed over the target (:func:`io.atomic_path`), so an
+"rng"}`` written to a temporary file and renamed over the target (:func:`i2pa_core.io.files.atomic_path`), so an
 interruption at any moment leaves the previous complete file. Everything in it loads with
 ``torch.load(..., weights_only=True)``: state_dicts, numbers, strings, lists and dicts.
 

@@ -1,4 +1,4 @@
-"""The authors' released PDIP list (PAPER.md §4): CSV ``Low_popularity,High_popularity``.
+"""The authors' released PDIP test list (published beside their inference script): CSV ``Low_popularity,High_popularity``.
 
 Each row is one test pair of Instagram shortcodes, the *less* popular first. It is read into the
 pairs-table layout of :mod:`i2pa_core.pdip.sampler` with ``a_post_id = High_popularity``; fields the list

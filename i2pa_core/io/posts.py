@@ -31,7 +31,6 @@ import pandas as pd
 REQUIRED_COLUMNS = ("post_id", "user_id", "upload_time", "download_time", "likes", "caption",
                     "media_type")
 OPTIONAL_INT_COLUMNS = ("comments", "followers", "followings", "user_posts")
-OPTIONAL_COLUMNS = (*OPTIONAL_INT_COLUMNS, "image")
 MEDIA_TYPES = ("image", "carousel", "video")
 
 

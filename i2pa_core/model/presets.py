@@ -2,7 +2,7 @@
 
 - ``paper`` (Sec. 4.1): short side rescaled to 256, random 224x224 crop in training.
   *Departure*: validation and test use the deterministic centre 224 crop, because the paper's
-  random crop at test time makes accuracy stochastic (PAPER.md §6). *Addition*: ImageNet
+  random crop at test time makes accuracy stochastic (the paper leaves the test-time crop open). *Addition*: ImageNet
   mean/std normalisation, since the backbones are ImageNet-pretrained (the paper does not say).
 - ``official``: exactly the authors' released inference script, ``Resize([224, 224])`` then
   ``ToTensor()`` (no crop, no normalisation). Use it with their ``model-resnet50.pth``.
@@ -107,13 +107,3 @@ def make_transform(preset: str, train: bool,
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     return Transform(PRESETS[preset], train, generator)
-
-
-def input_size(preset: str, image_size: int = 64) -> tuple[int, int]:
-    """(H, W) of the tensors a preset produces (``image_size``: side of square inputs if kept)."""
-    p = PRESETS[preset]
-    if p.crop is not None:
-        return p.crop, p.crop
-    if isinstance(p.resize, tuple):
-        return p.resize
-    return image_size, image_size

@@ -1,9 +1,9 @@
-"""The scoring network f of the paper's Siamese model (Sec. 3.2, PAPER.md §4), chosen by name.
+"""The scoring network f of the paper's Siamese model (Sec. 3.2), chosen by name.
 
 ``build_scorer(name)`` returns a :class:`Scorer`: a backbone whose last layer is replaced by a
 1-output fully connected layer with He initialisation, mapping ``(B, 3, H, W) -> (B,)``.
-The Siamese pair model O_AB = f(A) - f(B) shares this one network (see :mod:`.losses`,
-:mod:`.train`).
+The Siamese pair model O_AB = f(A) - f(B) shares this one network (see :mod:`i2pa_core.model.losses`,
+:mod:`i2pa_core.train.loop`).
 
 ImageNet-pretrained weights come through torchvision's weights API, strictly offline: the file
 must already be in the torch hub cache (``$TORCH_HOME/hub/checkpoints/<name of weights.url>``),
@@ -178,16 +178,6 @@ def pretrained_state_dict(backbone: str) -> dict[str, torch.Tensor]:
             f"(or set TORCH_HOME so that $TORCH_HOME/hub/checkpoints/{path.name} exists)")
     # The file exists, so torch.hub reads it from the cache without touching the network.
     return weights.get_state_dict(progress=False, weights_only=True)
-
-
-def load_authors_weights(path: str | os.PathLike) -> Scorer:
-    """The authors' released ``model-resnet50.pth`` as a :class:`Scorer` (resnet50, fc 2048->1).
-
-    Raises:
-        CheckpointError: missing file, unsafe pickle, or a state_dict that does not fit.
-    """
-    state = _safe_load(path)
-    return _scorer_from_state(_strip_prefix(state, "module."), "resnet50", path, prefix="")
 
 
 def load_scorer(path: str | os.PathLike) -> tuple[Scorer, dict]:

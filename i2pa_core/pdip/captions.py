@@ -1,4 +1,4 @@
-"""Caption tokenisation, as used by the PDIP rules (paper Sec. 3.1, PAPER.md §2 rule 4).
+"""Caption tokenisation, as used by the PDIP rules (paper Sec. 3.1, rule 4).
 
 The paper counts "words of descriptive text" and compares "hashtags and @ mentions" without
 saying how a caption is split. We fix the rules here, once, for every part of the package:

@@ -1,4 +1,4 @@
-"""``PDIPConfig``: every constant of the PDIP rules (PAPER.md §2), one frozen dataclass.
+"""``PDIPConfig``: every constant of the PDIP rules (paper Sec. 3.1), one frozen dataclass.
 
 Re-exported by :mod:`i2pa_core.pdip.sampler`; parse a params section with
 ``config.from_mapping(PDIPConfig, params["pairs"], "pairs")``. Switches that disable one rule

@@ -1,4 +1,4 @@
-"""One image, one pair: exact, deterministic matching of PDIP candidates (PAPER.md §2).
+"""One image, one pair: exact, deterministic matching of PDIP candidates (paper Sec. 3.1).
 
 The paper gives no policy. Two are offered; both act within a (user, tags) group, since no pair
 crosses groups, so the union over groups is the global result.

@@ -1,6 +1,6 @@
 """Post-level PDIP rules and the grouped, time-sorted post arrays the pair stages work on.
 
-Post-level rules, applied in this order and counted in the funnel (PAPER.md §2):
+Post-level rules, applied in this order and counted in the funnel (paper Sec. 3.1):
 
 * ``media_type``: ``media_type == "image"`` (carousels and videos removed);
 * ``min_likes``: ``likes >= min_likes`` (49 out, 50 in);

@@ -1,4 +1,4 @@
-"""Statistics and figures of a generated PDIP database (paper Table 1, PAPER.md §3).
+"""Statistics and figures of a generated PDIP database (paper Table 1).
 
 Pure functions: frames in, a frame or a matplotlib Figure out; saving is the caller's job
 (``io.write_table``, ``plotting.save_figure``). Outputs made from the simulated platform must

@@ -1,4 +1,4 @@
-"""The PDIP sampler (paper Sec. 3.1, PAPER.md §2): popularity-discriminable image pairs.
+"""The PDIP sampler (paper Sec. 3.1): popularity-discriminable image pairs.
 
 A pair (A more popular than B) is a PDIP when all of these hold (boundaries as written):
 
@@ -10,10 +10,10 @@ A pair (A more popular than B) is a PDIP when all of these hold (boundaries as w
 4. Both captions have ``<= max_words`` descriptive words (6 in, 7 out) and identical hashtag
    and @ mention multisets (``#a #a`` differs from ``#a``; order is irrelevant), see captions.py.
 5. ``media_type == "image"`` and ``likes >= min_likes`` (50 in, 49 out).
-6. Each post is in at most one PDIP: see :mod:`pairs_match` for the matching policies.
+6. Each post is in at most one PDIP: see :mod:`i2pa_core.pdip.matching` for the matching policies.
 
-Stages: :func:`prepare_posts` (post rules, grouping), :mod:`pairs_candidates` (pair rules in
-bounded blocks), :mod:`pairs_match` (matching), :func:`split_pairs`. :func:`generate_pdips` runs
+Stages: :func:`prepare_posts` (post rules, grouping), :mod:`i2pa_core.pdip.candidates` (pair rules in
+bounded blocks), :mod:`i2pa_core.pdip.matching` (matching), :func:`split_pairs`. :func:`generate_pdips` runs
 them and returns the pairs, the funnel (what each rule removed) and the candidate count.
 """
 

@@ -1,4 +1,4 @@
-"""Train/validation/test splits of a PDIP table (PAPER.md §2: 50k val, 50k test, rest train).
+"""Train/validation/test splits of a PDIP table (paper Sec. 3.1: 50k val, 50k test, rest train).
 
 ``random`` (the paper's): pairs are permuted with the given Generator; the first ``test_size``
 are test, the next ``val_size`` validation, the rest training (sizes are clipped to what

@@ -1,4 +1,4 @@
-"""Figures 1-3 of the paper (PAPER.md §5, "Other figures"): pure functions, data in, Figure out.
+"""Figures 1-3 of the paper: pure functions, data in, Figure out.
 
 - Fig. 1 :func:`post_card`: one post, its absolute popularity (likes, user statistics, dates)
   beside its intrinsic score on a 0-100 gauge.
@@ -6,7 +6,7 @@
 - Fig. 3 :func:`siamese_diagram`: the Siamese training model of Sec. 3.2, drawn with patches.
 
 The figures of the results (Fig. 4-7 and the per-category scores) are in
-:mod:`.paper_figures_eval`. Nothing here saves files: use :func:`plotting.save_figure` with a
+:mod:`i2pa_core.plots.results`. Nothing here saves files: use :func:`i2pa_core.plots.style.save_figure` with a
 caption that says where the data came from.
 """
 

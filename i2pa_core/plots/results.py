@@ -1,7 +1,7 @@
-"""Figures of the results (paper Fig. 4-7, PAPER.md §5) and the per-category scores.
+"""Figures of the results (paper Fig. 4-7) and the per-category scores.
 
 Pure functions: tables, scores and images in, a matplotlib Figure out (save it with
-:func:`plotting.save_figure` and a caption naming the data source). The logic helpers
+:func:`i2pa_core.plots.style.save_figure` and a caption naming the data source). The logic helpers
 (:func:`fit_gaussian`, :func:`select_levels`) are separate so they can be tested on known
 answers.
 """
@@ -17,7 +17,7 @@ from scipy import stats
 
 from i2pa_core.plots.style import PALETTE, plt, use_style
 
-# Fig. 4 of the paper: pairwise accuracy on its 50,000 test PDIPs, as fractions (PAPER.md §5).
+# Fig. 4 of the paper: pairwise accuracy on its 50,000 test PDIPs, as fractions.
 PAPER_FIG4 = {"Random": 0.50, "Virality Detection": 0.5321, "Khosla14": 0.5439,
               "Hessel17": 0.6554, "LikelyAI": 0.6887, "Human (majority)": 0.7240,
               "Ours (paper)": 0.7665}
@@ -149,7 +149,7 @@ def gradcam_grid(high_images, high_maps, low_images, low_maps, high_scores=None,
                  low_scores=None, alpha: float = 0.45) -> plt.Figure:
     """Fig. 7: Grad-CAM overlays, high-score images on the top row, low-score on the bottom.
 
-    Images are RGB (H, W, 3), maps (H, W) in [0, 1] (:func:`gradcam.grad_cam`).
+    Images are RGB (H, W, 3), maps (H, W) in [0, 1] (:func:`i2pa_core.model.gradcam.grad_cam`).
     """
     use_style()
     cols = max(len(high_images), len(low_images))

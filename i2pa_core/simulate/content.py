@@ -21,8 +21,6 @@ import numpy as np
 CATEGORIES = ("people", "pet", "food", "scenery", "text", "empty")
 # Marginal share of each category over all posts (users' favourites scatter around it).
 CATEGORY_FREQ = np.array([0.28, 0.12, 0.15, 0.22, 0.10, 0.13])
-ATTRIBUTES = ("exposure", "colourfulness", "sharpness", "noise", "subject_size", "offset_x",
-              "offset_y", "hue")
 # Categories with a subject whose size and placement can be seen (not "empty").
 _HAS_SUBJECT = np.array([True, True, True, True, True, False])
 

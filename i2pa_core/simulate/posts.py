@@ -1,10 +1,10 @@
 """Synthetic posts of a block of users: times, content, captions and the likes model.
 
-Log-likes of a post (natural log, the ``S`` of PAPER.md §2) is the sum of
+Log-likes of a post (natural log, the ``S`` of paper Sec. 3.1) is the sum of
 
 * the user term: log followers *at upload time* (followers grow exponentially, so older posts
   saw a smaller audience) plus ``likes_intercept`` (log engagement rate) and the user's hidden
-  engagement (:mod:`.sim_users`: it runs against the appeal of the user's niche);
+  engagement (:mod:`i2pa_core.simulate.users`: it runs against the appeal of the user's niche);
 * ``q_effect * q``, the intrinsic (visual) part;
 * ``hour_effect * cos(2 pi (hour - 20) / 24)``: evening posts do better;
 * ``log(1 - exp(-age / growth_tau_days))``: likes of young posts are still growing;

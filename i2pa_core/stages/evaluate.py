@@ -3,7 +3,7 @@ images behind Fig. 1-7, and the optional user-supplied pair list or folder (para
 ``evaluate.user_pairs`` / ``evaluate.user_folder``).
 
 Every method is scored on the same test PDIPs, with n and a 95 % bootstrap interval
-(:func:`baselines.evaluate_scores`) and the exact McNemar test against ours. Rows the paper
+(:func:`i2pa_core.evaluate.baselines.evaluate_scores`) and the exact McNemar test against ours. Rows the paper
 reports for tools that cannot be re-run (closed services, Hessel17's Reddit model) are kept
 apart: ``source = "paper"``.
 """
@@ -188,7 +188,7 @@ def user_inputs(stage: EvaluateStage, model, preset: str, reference, seed: int) 
 def gradcam_examples(model, posts: pd.DataFrame, image_root: str | os.PathLike,
                      scores: pd.Series, n: int, preset: str) -> dict:
     """Grad-CAM of the ``n`` highest- and ``n`` lowest-scored posts: the keyword arguments of
-    :func:`paper_figures_eval.gradcam_grid` (images, maps and scores per row)."""
+    :func:`i2pa_core.plots.results.gradcam_grid` (images, maps and scores per row)."""
     order = scores.sort_values(ascending=False, kind="stable")
     out = {}
     for name, chosen in (("high", order.iloc[:n]), ("low", order.iloc[::-1].iloc[:n])):
@@ -214,7 +214,7 @@ PAPER_GENERALISATION = {
 
 
 def generalisation_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
-    """The generalisation table (:func:`generalise.run_generalisation`) in percent with the
+    """The generalisation table (:func:`i2pa_core.evaluate.generalise.run_generalisation`) in percent with the
     paper's number where one is comparable, and its entries for ``metrics.json``; the timing
     columns are left out so that the same params give the same files."""
     out = table[["variant", "construction", "n"]].copy()
@@ -232,7 +232,7 @@ def generalisation_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
 
 
 def generalise_in_scratch(model, preset: str, cfg, seed: int, base, rules) -> pd.DataFrame:
-    """:func:`generalise.run_generalisation` with the variant platforms (tens of thousands of
+    """:func:`i2pa_core.evaluate.generalise.run_generalisation` with the variant platforms (tens of thousands of
     image files) in a temporary folder removed afterwards: only the table is kept, so that
     ``dvc status`` has no extra folder to walk."""
     import tempfile

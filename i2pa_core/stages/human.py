@@ -46,3 +46,22 @@ def collect_answers(stage: HumanStage, plan: dict, truth: pd.DataFrame | None, s
     write_panel(responses, subjects, *paths)
     # Read back through the web page's reader, so both paths analyse exactly the same frames.
     return read_responses(paths[0]), read_subjects(paths[1]), f"{SIMULATED_PANEL} {SIMULATED_NOTE}"
+
+
+def human_metrics(table: pd.DataFrame, versus: pd.DataFrame, single: pd.Series,
+                  simulated_panel: bool) -> dict:
+    """``results/human/metrics.json``: the pairs and subjects, the majority vote against the model
+    on the same pairs (accuracies in %, exact McNemar p) and the single-subject mean and std (%).
+
+    Args:
+        table: one row per pair (:func:`i2pa_core.human.analysis.pair_table`).
+        versus: :func:`i2pa_core.human.analysis.human_vs_model` of that table.
+        single: accuracy (fraction) per subject.
+    """
+    return {"simulated_panel": simulated_panel, "n_pairs": int(len(table)),
+            "n_subjects": int(len(single)),
+            "majority_accuracy": float(versus.loc[0, "human_majority (%)"]),
+            "model_accuracy_same_pairs": float(versus.loc[0, "model (%)"]),
+            "mcnemar_p": float(versus.loc[0, "mcnemar_p"]),
+            "single_mean_pct": float(100 * single.mean()),
+            "single_std_pct": float(100 * single.std())}

@@ -2,7 +2,8 @@
 
 ``python -m i2pa_core.stages.report`` reads the stages' ``results/*/metrics.json``, writes the table
 of our numbers next to the paper's to ``figures/results_summary.md`` and replaces the block
-between :data:`BEGIN` and :data:`END` in ``README.md`` with it (both written atomically). A
+between :data:`BEGIN` and :data:`END` in ``README.md`` with it, and writes ``figures/README.md``
+(:mod:`i2pa_core.stages.figures_readme`; all written atomically). A
 metrics file that a stage did not write leaves its rows out; nothing is typed in by hand.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from i2pa_core import paper
 from i2pa_core.io.files import write_text
+from i2pa_core.stages.figures_readme import figures_readme
 
 BEGIN = "<!-- results:begin (written by `dvc repro`, stage report; do not edit by hand) -->"
 END = "<!-- results:end -->"
@@ -140,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Markdown file written with the table (default %(default)s)")
     parser.add_argument("--readme", type=Path, default=Path("README.md"),
                         help="README whose results block is replaced (default %(default)s)")
+    parser.add_argument("--figures-readme", type=Path, default=Path("figures/README.md"),
+                        help="the map of figures/ to the paper's artifacts, written from "
+                        "i2pa_core.paper (default %(default)s)")
     args = parser.parse_args(argv)
     try:
         block = render(read_metrics(args.results))
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_text(args.summary, block)
     write_text(args.readme, readme)
+    write_text(args.figures_readme, figures_readme())
     return 0
 
 

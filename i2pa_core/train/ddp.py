@@ -77,7 +77,7 @@ def init_distributed() -> Dist:
 
 def run(cfg, seed: int, pairs_path, posts_path, image_root, out, resume=False, progress=True,
         dist: Dist = Dist(), live: bool = True) -> TrainResult:
-    """Read the tables and train (the I/O edge around :func:`train.train_model`)."""
+    """Read the tables and train (the I/O edge around :func:`i2pa_core.train.loop.train_model`)."""
     pairs = pd.read_parquet(pairs_path)
     posts = pd.read_parquet(posts_path, columns=["post_id", "image"])
     return train_model(cfg, pairs, posts, image_root, out, seed, progress=progress,

@@ -1,11 +1,11 @@
-"""Training the Siamese scorer as in the paper (Sec. 3.2, 4.1; PAPER.md §4).
+"""Training the Siamese scorer as in the paper (Sec. 3.2, 4.1).
 
-O_AB = f(A) - f(B) with one shared network f (:mod:`.models`), loss on O (:mod:`.losses`, Eq. 7-9
+O_AB = f(A) - f(B) with one shared network f (:mod:`i2pa_core.model.scorer`), loss on O (:mod:`i2pa_core.model.losses`, Eq. 7-9
 by default), Adam with L2 ``weight_decay``, two learning rates (pretrained layers / new head),
 x``lr_decay`` per epoch (ExponentialLR), validation accuracy after every epoch, the best epoch's
-weights kept. Checkpoints after every epoch (atomic, weights_only-loadable, :mod:`.checkpoint`);
+weights kept. Checkpoints after every epoch (atomic, weights_only-loadable, :mod:`i2pa_core.io.checkpoint`);
 ``resume=True`` continues from ``last.pt``; Ctrl-C writes ``interrupted.pt`` (current weights)
-and leaves ``last.pt`` intact. Several processes (torchrun, :mod:`.train_ddp`) share each batch
+and leaves ``last.pt`` intact. Several processes (torchrun, :mod:`i2pa_core.train.ddp`) share each batch
 through DistributedDataParallel; rank 0 validates, logs and writes. Batch norm uses each
 process's share of the batch (plain DDP, no SyncBatchNorm), as in the usual ImageNet recipes.
 
@@ -169,7 +169,7 @@ def train_model(cfg: TrainConfig, pairs: pd.DataFrame, posts: pd.DataFrame,
             ``live``, dvclive logs in ``out_dir/dvclive``.
         seed: the run seed (``base.seed``).
         resume: continue from ``out_dir/last.pt`` when it exists.
-        dist: rank and world size under torchrun (see :mod:`.train_ddp`).
+        dist: rank and world size under torchrun (see :mod:`i2pa_core.train.ddp`).
     """
     start_time, out_dir = time.perf_counter(), Path(out_dir)
     run = _prepare(cfg, pairs, posts, image_root, out_dir, seed, resume, dist)

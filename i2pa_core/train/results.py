@@ -48,3 +48,12 @@ def add_score_reference(checkpoint: str | os.PathLike, scores: pd.DataFrame, sou
     state["meta"]["score_reference"] = reference
     save_checkpoint(checkpoint, state)
     return reference
+
+
+def train_metrics(pairs: pd.DataFrame, test_scores: pd.DataFrame, truth: pd.DataFrame | None,
+                  result, reference: dict) -> dict:
+    """``results/train/metrics.json``: test accuracy (:func:`test_metrics`), the best epoch
+    (1-based) with its validation accuracy (%), and the 0-100 reference stored in the
+    checkpoint."""
+    return {**test_metrics(pairs, test_scores, truth), "best_epoch": result.best_epoch + 1,
+            "best_val_accuracy": 100 * result.best_val_accuracy, "score_reference": reference}
