@@ -2,8 +2,8 @@
 
 Each stage's section of ``params.yaml`` is parsed into a frozen dataclass defined next to the code
 that uses it (``SimulateConfig`` in :mod:`i2pa_core.simulate.platform`, ``PDIPConfig`` in
-:mod:`i2pa_core.pdip.sampler`, ...). :func:`from_mapping` rejects unknown keys and values of the wrong
-type with a :class:`ConfigError` that names the key, in the spirit of nanoGPT's configurator.
+:mod:`i2pa_core.pdip.sampler`, ...). :func:`from_mapping` rejects unknown keys and values of the
+wrong type with a :class:`ConfigError` that names the key, in the spirit of nanoGPT's configurator.
 """
 
 from __future__ import annotations

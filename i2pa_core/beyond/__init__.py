@@ -1,1 +1,3 @@
-"""Beyond the paper: retrains over the T x sigma grid, split policies and losses, with repeats."""
+"""Beyond the paper: retrains over the T x sigma grid of Eq. 6, the split policy and the
+loss, each setting repeated over training seeds.
+"""

@@ -1,5 +1,5 @@
-"""Training the runs of the ``beyond`` stage (:mod:`i2pa_core.beyond.settings`), their paired comparison
-with the reference, and the summary of each setting over its repeats.
+"""Training the runs of the ``beyond`` stage (:mod:`i2pa_core.beyond.settings`), their paired
+comparison with the reference, and the summary of each setting over its repeats.
 
 Each run trains with one thread, so its numbers do not depend on the machine's core count or
 on ``beyond.workers``, the number of runs trained at once in separate processes.

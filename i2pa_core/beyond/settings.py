@@ -5,7 +5,8 @@ Every setting is trained ``repeats`` times from scratch at one budget; repeat k 
 training seed and the sample of training pairs, so the spread of a setting's runs is its
 training noise. Only the pairs or the loss differ between settings.
 
-* **Grid cell (T, sigma)**: the PDIPs of the cell's rule (:func:`~i2pa_core.pdip.sampler.generate_pdips`). A
+* **Grid cell (T, sigma)**: the PDIPs of the cell's rule
+(:func:`~i2pa_core.pdip.sampler.generate_pdips`). A
   pair is kept for training only if neither post (with ``pairs.rules.split: user``, neither
   user) is in the default validation or test PDIPs, and every cell is tested on the same seeded
   sample of the default test PDIPs, so cells compare pair by pair. Eq. 6 reads ``P >= T`` as
@@ -77,7 +78,8 @@ class BeyondStage:
 @dataclass(frozen=True)
 class RunPairs:
     """A run's pairs at the budget; how many training PDIPs its setting had before the sample
-    and, on simulated data, their label precision (:func:`~i2pa_core.pdip.precision.label_precision`)."""
+    and, on simulated data, their label precision
+    (:func:`~i2pa_core.pdip.precision.label_precision`)."""
 
     pairs: pd.DataFrame
     available: int
@@ -164,7 +166,8 @@ def budget_pairs(pairs: pd.DataFrame, budget: Budget, seed: int,
                  repeat: int = 0) -> pd.DataFrame:
     """What one run uses at the budget: its own seeded sample (by ``repeat``) of ``epochs x
     max_train_pairs`` training pairs, a seeded sample of ``max_val_pairs`` validation pairs and
-    :func:`~i2pa_core.stages.ablate.sample_test_pairs` of the test pairs (the last two the same for every
+    :func:`~i2pa_core.stages.ablate.sample_test_pairs` of the test pairs (the last two the same for
+    every
     run)."""
     train = _sample(pairs[pairs["split"] == "train"],
                     None if budget.max_train_pairs is None else

@@ -80,7 +80,8 @@ MCNEMAR = ("McNemar: exact two-sided test of each run against the reference run 
 
 
 def trend_text(trend: dict | None) -> str:
-    """The slope of accuracy on the gap over every grid run (:func:`i2pa_core.beyond.runs.gap_trend`)."""
+    """The slope of accuracy on the gap over every grid run
+    (:func:`i2pa_core.beyond.runs.gap_trend`)."""
     if trend is None:
         return ""
     return (f" Over all {trend['n_runs']} grid runs, accuracy changes by {trend['slope']:+.2f} "

@@ -1,1 +1,3 @@
-"""The ``i2pa`` command line; the pipeline never imports it."""
+"""The ``i2pa`` command line (``main``, one module per verb group, the shared ``common``).
+The pipeline never imports it.
+"""

@@ -82,16 +82,17 @@ def _register_pairs(verbs) -> None:
                    help="read the authors' released pair list instead of generating pairs")
     p.add_argument("--funnel", type=Path, metavar="CSV", help="also write the filter funnel")
     add_common(p, "pairs.rules")
-    add_config_flags(p, [("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
-               ("--sigma", float, "sigma", "Thurstone sigma of Eq. 6 (default 0.3)"),
-               ("--window-days", float, "window_days", "max upload interval (default 10)"),
-               ("--min-age-days", float, "min_age_days", "posts must be older (default 30)"),
-               ("--min-likes", int, "min_likes", "minimum likes (default 50)"),
-               ("--max-words", int, "max_words", "max descriptive words (default 6)"),
-               ("--matching", str, "matching", "greedy_gap (default) or chronological"),
-               ("--split", str, "split", "random (default) or user (user-disjoint)"),
-               ("--val-size", int, "val_size", "validation pairs (default 50000)"),
-               ("--test-size", int, "test_size", "test pairs (default 50000)")])
+    add_config_flags(p, [
+        ("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
+        ("--sigma", float, "sigma", "Thurstone sigma of Eq. 6 (default 0.3)"),
+        ("--window-days", float, "window_days", "max upload interval (default 10)"),
+        ("--min-age-days", float, "min_age_days", "posts must be older (default 30)"),
+        ("--min-likes", int, "min_likes", "minimum likes (default 50)"),
+        ("--max-words", int, "max_words", "max descriptive words (default 6)"),
+        ("--matching", str, "matching", "greedy_gap (default) or chronological"),
+        ("--split", str, "split", "random (default) or user (user-disjoint)"),
+        ("--val-size", int, "val_size", "validation pairs (default 50000)"),
+        ("--test-size", int, "test_size", "test pairs (default 50000)")])
     p.set_defaults(run=_run_pairs)
 
 

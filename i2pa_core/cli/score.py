@@ -1,8 +1,8 @@
 """The scoring verbs of ``i2pa``: ``score``, ``rank`` and ``eval-pairs`` (added by
-:func:`register_score`). The work is done by :mod:`i2pa_core.evaluate.scoring`; this module parses arguments,
-loads the weights, prints and sets the exit code: 0 when every input was used, 0 with a warning
-line when some were skipped (each skipped file is listed on stderr with its reason), 2 when none
-could be used or the arguments are wrong.
+:func:`register_score`). The work is done by :mod:`i2pa_core.evaluate.scoring`; this module parses
+arguments, loads the weights, prints and sets the exit code: 0 when every input was used, 0 with a
+warning line when some were skipped (each skipped file is listed on stderr with its reason), 2 when
+none could be used or the arguments are wrong.
 """
 
 from __future__ import annotations

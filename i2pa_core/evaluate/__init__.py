@@ -1,1 +1,3 @@
-"""Evaluation (paper Sec. 4): batched scoring, the Fig. 4 baselines, the absolute-popularity MLP and generalisation (Sec. 4.3)."""
+"""Evaluation (paper Section 4): batched scoring of files, the baselines and the comparison
+of Fig. 4, the absolute-popularity MLP and generalisation to other platforms (Section 4.3).
+"""

@@ -1,6 +1,7 @@
 """Baselines of the comparison (paper Fig. 4), each a score per image.
 
-- **Khosla14** (hand-crafted features, :func:`i2pa_core.evaluate.features.khosla_features`) with two learners on
+- **Khosla14** (hand-crafted features, :func:`i2pa_core.evaluate.features.khosla_features`) with two
+learners on
   standardised features: (a) ridge regression on absolute log-likes, closed form, as Khosla et
   al. trained on absolute popularity; (b) a linear pairwise ranker on feature differences of
   training PDIPs (RankSVM-style, as Cappallo et al. 2015), logistic or squared-hinge loss with an
@@ -190,9 +191,9 @@ def evaluate_scores(scores: Mapping[str, pd.Series], pairs: pd.DataFrame,
     """Pairwise accuracy of each method's scores on ``pairs`` (``a_post_id`` = more popular).
 
     A pair counts for a method when both of its posts have a score; ties count half
-    (:func:`i2pa_core.metrics.pair_outcomes`). With ``reference``, ``mcnemar_p`` is the exact McNemar
-    p-value of each method against it on the pairs both scored (nan for itself); there a pair
-    is correct only when A scores strictly higher, so a tie counts as wrong.
+    (:func:`i2pa_core.metrics.pair_outcomes`). With ``reference``, ``mcnemar_p`` is the exact
+    McNemar p-value of each method against it on the pairs both scored (nan for itself); there a
+    pair is correct only when A scores strictly higher, so a tie counts as wrong.
 
     Returns:
         DataFrame method, accuracy, n, ci_low, ci_high (and mcnemar_p), in the dict's order.

@@ -21,8 +21,8 @@ PAPER_ONLY = tuple((name if "(paper" in name else f"{name} (paper)", value)
 def human_row(responses_plan_table: pd.DataFrame, ours: pd.Series, seed: int,
               label: str) -> dict:
     """The majority-vote row of the comparison from a human pair table
-    (:func:`i2pa_core.human.analysis.pair_table`: ``majority_correct`` 1, 0.5 on a tie, or 0), on its own
-    pairs (a subset of the test PDIPs), with McNemar against ours on those same pairs. Ties
+    (:func:`i2pa_core.human.analysis.pair_table`: ``majority_correct`` 1, 0.5 on a tie, or 0), on
+    its own pairs (a subset of the test PDIPs), with McNemar against ours on those same pairs. Ties
     count one half in the accuracy and are left out of McNemar, as in
     :func:`i2pa_core.human.analysis.human_vs_model`."""
     table = responses_plan_table

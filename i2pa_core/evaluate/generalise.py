@@ -1,11 +1,13 @@
 """Generalisation to other platforms (paper Sec. 4.3: Reddit and Flickr).
 
-The paper tests its Instagram-trained model on Reddit pairs (58.9 %) and on Flickr pairs built
-from normalised views (63.3 %). Here the other platforms are small synthetic platforms of the
-other *variants* of :mod:`i2pa_core.simulate.content` (a different taste of the intrinsic score q), each from
+The paper tests its Instagram-trained model on Reddit pairs (58.9 %) and on Flickr pairs built from
+normalised views (63.3 %). Here the other platforms are small synthetic platforms of the other
+*variants* of :mod:`i2pa_core.simulate.content` (a different taste of the intrinsic score q), each
+from
 its own child seed, and two pair sets are built on each:
 
-* ``pdip``: our PDIP sampler with the project's rules (:func:`i2pa_core.pdip.sampler.generate_pdips`), every
+* ``pdip``: our PDIP sampler with the project's rules
+(:func:`i2pa_core.pdip.sampler.generate_pdips`), every
   pair used for testing (the model never saw these posts);
 * ``flickr``: the paper's Flickr construction (:func:`flickr_pairs`): the N most and the N
   least popular single-image posts by normalised popularity (:func:`normalised_popularity`),
@@ -102,8 +104,8 @@ def normalised_popularity(posts: pd.DataFrame) -> np.ndarray:
         r = log2(1 + likes / (followers * d)),   d = (download_time - upload_time) in days
 
     Only the order of r matters (it is monotone in likes / (followers * d)). Caveat: likes here
-    saturate a few days after posting (:mod:`i2pa_core.simulate.posts`), so dividing by d favours young
-    posts, as it favours young photos on Flickr where views keep growing.
+    saturate a few days after posting (:mod:`i2pa_core.simulate.posts`), so dividing by d favours
+    young posts, as it favours young photos on Flickr where views keep growing.
 
     Raises:
         ValueError: a post with no followers or an age of zero (r undefined).
@@ -125,10 +127,10 @@ def flickr_pairs(posts: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.Da
     ``post_id``); the top N are paired one-to-one with a random permutation of the bottom N.
 
     Returns:
-        A pairs table (:data:`i2pa_core.io.pair_list.PAIR_COLUMNS`): ``a_post_id`` the top (more popular)
-        post, ``b_post_id`` the bottom one, ``s_a``/``s_b`` their r, ``p`` nan and ``user_id``
-        "" (pairs cross users), ``interval_days`` the upload gap, ``split`` "test"; sorted by
-        the two ids.
+        A pairs table (:data:`i2pa_core.io.pair_list.PAIR_COLUMNS`): ``a_post_id`` the top (more
+        popular) post, ``b_post_id`` the bottom one, ``s_a``/``s_b`` their r, ``p`` nan and
+        ``user_id`` "" (pairs cross users), ``interval_days`` the upload gap, ``split`` "test";
+        sorted by the two ids.
 
     Raises:
         ValueError: fewer than 2N eligible posts (top and bottom must not overlap).

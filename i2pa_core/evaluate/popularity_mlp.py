@@ -9,8 +9,8 @@ with likes (0.83 train / 0.80 test) but only 66.5 % pairwise accuracy on the tes
 Choices the paper leaves open, fixed here:
 
 * **Features** (:func:`nonvisual_features`): ln(1 + count) of followers, followings, the user's
-  posts, hashtags, @ mentions and caption length, then standardised with the training posts'
-  mean and sd. Hashtags, mentions and caption length follow :mod:`i2pa_core.pdip.captions` (hashtags and
+  posts, hashtags, @ mentions and caption length, then standardised with the training posts' mean
+  and sd. Hashtags, mentions and caption length follow :mod:`i2pa_core.pdip.captions` (hashtags and
   mentions counted with repetition; caption length = descriptive words, the unit of PDIP rule 4).
 * **Target**: ln(1 + likes) (the paper's S with the natural log), standardised on the training
   posts; predictions are reported back in ln-likes units.

@@ -1,11 +1,12 @@
 """Batched scoring of image files: scores, 0-100 scores, folder rankings, pairwise evaluation.
 
-The model is f of the paper (``models.Scorer``, ``(B, 3, H, W) -> (B,)``); at test time one
-stream scores one image (Sec. 3.2). Files are decoded by :func:`i2pa_core.io.images.open_rgb` (every bad
+The model is f of the paper (``models.Scorer``, ``(B, 3, H, W) -> (B,)``); at test time one stream
+scores one image (Sec. 3.2). Files are decoded by :func:`i2pa_core.io.images.open_rgb` (every bad
 file becomes a row with an ``error``), preprocessed and scored ``batch`` at a time by the one
 scoring path of :mod:`i2pa_core.model.inference` (deterministic preset geometry, then
-``normalize_batch`` and the forward pass). Everything is a stream: :func:`iter_scores` holds one batch at a time, so memory does not grow with the number
-of files; :func:`score_paths` collects the rows into a frame for notebooks.
+``normalize_batch`` and the forward pass). Everything is a stream: :func:`iter_scores` holds one
+batch at a time, so memory does not grow with the number of files; :func:`score_paths` collects the
+rows into a frame for notebooks.
 
 **The 0-100 score** (the paper's Fig. 1 shows one without saying how it is made):
 ``score_100 = 100 * Phi((score - mean) / std)``, the percentile of the score under a Gaussian
@@ -84,7 +85,8 @@ def iter_scores(items: Iterable[tuple[os.PathLike | str, str | None]], model: to
                 preset: str | Transform, batch: int = 32,
                 reference: ScoreReference = PAPER_REFERENCE,
                 max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu") -> Iterator[ScoredImage]:
-    """Score ``(path, skip_reason)`` items (as :func:`i2pa_core.io.images.iter_image_files` yields them).
+    """Score ``(path, skip_reason)`` items (as :func:`i2pa_core.io.images.iter_image_files` yields
+    them).
 
     Yields exactly one :class:`ScoredImage` per item, in input order; an item with a reason,
     or whose file cannot be decoded, yields a row with that error. Puts ``model`` in eval mode.
@@ -132,7 +134,8 @@ def _forward_by_shape(model, tensors: dict, transform: Transform, device: str) -
 
 
 def score_paths(paths: Iterable[str | os.PathLike], model: torch.nn.Module,
-                preset: str | Transform, batch: int = 32, reference: ScoreReference = PAPER_REFERENCE,
+                preset: str | Transform, batch: int = 32, reference: ScoreReference =
+                PAPER_REFERENCE,
                 max_pixels: int = DEFAULT_MAX_PIXELS, device: str = "cpu") -> pd.DataFrame:
     """Score files and folders (recursively); one row per file, skipped ones with ``error``.
 
@@ -219,8 +222,9 @@ def evaluate_pairs(pairs: pd.DataFrame, image_dir: str | os.PathLike, model: tor
     ``on_skip(post_id, path, reason)`` is called for every image that could not be scored.
 
     Returns:
-        ``accuracy, n, ci_low, ci_high, confidence`` (:func:`i2pa_core.metrics.pairwise_accuracy`), and
-        ``n_pairs`` (all), ``pairs_skipped``, ``images`` (distinct ids), ``scored``, ``missing``,
+        ``accuracy, n, ci_low, ci_high, confidence`` (:func:`i2pa_core.metrics.pairwise_accuracy`),
+        and ``n_pairs`` (all), ``pairs_skipped``, ``images`` (distinct ids), ``scored``,
+        ``missing``,
         ``unsafe``, ``unreadable`` (image counts) and ``problems`` (DataFrame post_id, path,
         kind, reason).
     """

@@ -1,1 +1,3 @@
-"""The psychophysical experiment of paper Sec. 4.4 (Table 4, Fig. 8-9): plan, web page, answers, simulated panel, analysis."""
+"""The psychophysical experiment (paper Section 4.4, Table 4, Fig. 8-9): the plan, the web
+page, the answers, a simulated observer panel and the analysis.
+"""

@@ -10,8 +10,8 @@ Instagram users and heavy users are slightly better calibrated (weight spread, p
 noise all shrink by ``expert_gain`` per trait), mirroring the paper's finding; gender has no
 effect by construction.
 
-The output is written in exactly the format of the web page (:mod:`i2pa_core.human.store`), so the analysis
-cannot tell the two apart. Everything made from it must carry :data:`SIMULATED_PANEL`.
+The output is written in exactly the format of the web page (:mod:`i2pa_core.human.store`), so the
+analysis cannot tell the two apart. Everything made from it must carry :data:`SIMULATED_PANEL`.
 """
 
 from __future__ import annotations
@@ -153,7 +153,8 @@ def _answer_trials(order: list[dict], utility: pd.Series, subject: str, start: d
 
 def write_panel(responses: pd.DataFrame, subjects: pd.DataFrame,
                 responses_path: str | os.PathLike, subjects_path: str | os.PathLike) -> None:
-    """Write both files atomically, in the same CSV format :func:`i2pa_core.human.store.append_row` uses."""
+    """Write both files atomically, in the same CSV format :func:`i2pa_core.human.store.append_row`
+    uses."""
     for frame, path, columns in ((responses, responses_path, RESPONSE_COLUMNS),
                                  (subjects, subjects_path, SUBJECT_COLUMNS)):
         write_text(path, format_rows(frame[list(columns)].to_dict("records"), columns, True))

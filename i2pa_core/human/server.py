@@ -1,9 +1,9 @@
 """The experiment's web server (paper Fig. 8): questionnaire, training, sessions, review.
 
-Run with ``i2pa human serve``; it listens on 127.0.0.1 only. The page (``web/``) talks to a
-small JSON API; every answer is appended to the responses file the moment it is given
-(:func:`i2pa_core.human.store.append_row`), and all state is derived from that file, so a reload or a
-server crash loses nothing: the page resumes at the first unanswered pair.
+Run with ``i2pa human serve``; it listens on 127.0.0.1 only. The page (``web/``) talks to a small
+JSON API; every answer is appended to the responses file the moment it is given
+(:func:`i2pa_core.human.store.append_row`), and all state is derived from that file, so a reload or
+a server crash loses nothing: the page resumes at the first unanswered pair.
 
 API (all errors are ``400 {"error": message}``):
 

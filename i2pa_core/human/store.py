@@ -1,7 +1,8 @@
 """The responses and subjects files of the experiment: append-only CSV that never holds a half line.
 
-Both the web page (:mod:`i2pa_core.human.server`) and the simulated panel (:mod:`i2pa_core.human.panel`) write
-through :func:`format_rows`, so the two sources are indistinguishable to the analysis.
+Both the web page (:mod:`i2pa_core.human.server`) and the simulated panel
+(:mod:`i2pa_core.human.panel`) write through :func:`format_rows`, so the two sources are
+indistinguishable to the analysis.
 
 Responses (one row per answer, in the order given)::
 

@@ -1,1 +1,3 @@
-"""Files on disk: atomic writes, the posts table, pair lists, images and checkpoints (the bottom layer)."""
+"""Files on disk, the bottom layer: atomic writes, the posts table, pair lists, images,
+checkpoints and the tables that the stages after ``pairs`` read.
+"""

@@ -1,9 +1,10 @@
 """Training checkpoints that never lose work: atomic, tensors and plain types only.
 
 A checkpoint is a dict ``{"model", "meta", "optimizer", "scheduler", "epoch", "history", "best",
-"rng"}`` written to a temporary file and renamed over the target (:func:`i2pa_core.io.files.atomic_path`), so an
-interruption at any moment leaves the previous complete file. Everything in it loads with
-``torch.load(..., weights_only=True)``: state_dicts, numbers, strings, lists and dicts.
+"rng"}`` written to a temporary file and renamed over the target
+(:func:`i2pa_core.io.files.atomic_path`), so an interruption at any moment leaves the previous
+complete file. Everything in it loads with ``torch.load(..., weights_only=True)``: state_dicts,
+numbers, strings, lists and dicts.
 
 ``rng`` holds torch's CPU generator state (a uint8 tensor) and the run seed. All the run's
 randomness (pair order, label swaps, crops, dropout) is derived from (seed, epoch, batch), so

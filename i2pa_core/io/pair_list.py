@@ -1,9 +1,10 @@
-"""The authors' released PDIP test list (published beside their inference script): CSV ``Low_popularity,High_popularity``.
+"""The authors' released PDIP test list (published beside their inference script): CSV
+``Low_popularity,High_popularity``.
 
 Each row is one test pair of Instagram shortcodes, the *less* popular first. It is read into the
-pairs-table layout of :mod:`i2pa_core.pdip.sampler` with ``a_post_id = High_popularity``; fields the list
-does not carry are missing (NaN / empty) and ``split`` is ``"test"``. Shortcodes may contain only
-letters, digits, ``-`` and ``_`` (they become file names); anything else is rejected.
+pairs-table layout of :mod:`i2pa_core.pdip.sampler` with ``a_post_id = High_popularity``; fields the
+list does not carry are missing (NaN / empty) and ``split`` is ``"test"``. Shortcodes may contain
+only letters, digits, ``-`` and ``_`` (they become file names); anything else is rejected.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Image preprocessing presets, chosen by name: RGB PIL image in, ``(3, H, W)`` float tensor out.
 
 - ``paper`` (Sec. 4.1): short side rescaled to 256, random 224x224 crop in training.
-  *Departure*: validation and test use the deterministic centre 224 crop, because the paper's
-  random crop at test time makes accuracy stochastic (the paper leaves the test-time crop open). *Addition*: ImageNet
-  mean/std normalisation, since the backbones are ImageNet-pretrained (the paper does not say).
+  *Departure*: validation and test use the deterministic centre 224 crop, because the paper's random
+  crop at test time makes accuracy stochastic (the paper leaves the test-time crop open).
+  *Addition*: ImageNet mean/std normalisation, since the backbones are ImageNet-pretrained (the
+  paper does not say).
 - ``official``: exactly the authors' released inference script, ``Resize([224, 224])`` then
   ``ToTensor()`` (no crop, no normalisation). Use it with their ``model-resnet50.pth``.
 - ``synthetic``: the 64 px images of the simulated platform at their native size; training adds

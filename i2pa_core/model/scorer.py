@@ -1,8 +1,8 @@
 """The scoring network f of the paper's Siamese model (Sec. 3.2), chosen by name.
 
 ``build_scorer(name)`` returns a :class:`Scorer`: a backbone whose last layer is replaced by a
-1-output fully connected layer with He initialisation, mapping ``(B, 3, H, W) -> (B,)``.
-The Siamese pair model O_AB = f(A) - f(B) shares this one network (see :mod:`i2pa_core.model.losses`,
+1-output fully connected layer with He initialisation, mapping ``(B, 3, H, W) -> (B,)``. The Siamese
+pair model O_AB = f(A) - f(B) shares this one network (see :mod:`i2pa_core.model.losses`,
 :mod:`i2pa_core.train.loop`).
 
 ImageNet-pretrained weights come through torchvision's weights API, strictly offline: the file

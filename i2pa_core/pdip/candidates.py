@@ -1,7 +1,7 @@
 """Pair-level PDIP rules, evaluated on window pairs in bounded blocks.
 
-For a group of posts sorted by time, the partners of post ``i`` that can be within the window
-are the contiguous range ``(i, hi[i])`` (see :mod:`i2pa_core.pdip.prepare`). Pairs are enumerated as a
+For a group of posts sorted by time, the partners of post ``i`` that can be within the window are
+the contiguous range ``(i, hi[i])`` (see :mod:`i2pa_core.pdip.prepare`). Pairs are enumerated as a
 flat index space over these ranges and cut into blocks of ``cfg.block_pairs``, so memory is
 bounded however dense a group is. Each unordered pair is checked exactly:
 
@@ -39,7 +39,8 @@ def gap_floor(cfg: PDIPConfig) -> float:
 
 @dataclass
 class CandidateBlock:
-    """Ordered candidates (A more popular) as indices into PreparedPosts, plus the block's counts."""
+    """Ordered candidates (A more popular) as indices into PreparedPosts, plus the block's
+    counts."""
 
     a: np.ndarray
     b: np.ndarray

@@ -1,14 +1,17 @@
-"""Vectorised caption features for the PDIP rules, identical to :func:`i2pa_core.pdip.captions.tokenize`.
+"""Vectorised caption features for the PDIP rules, identical to
+:func:`i2pa_core.pdip.captions.tokenize`.
 
 The PDIP sampler needs two things per caption (paper Sec. 3.1, rule 4): the number of descriptive
 words and a *context key* that is equal for two captions exactly when their hashtag multisets and
-their mention multisets are equal. :func:`i2pa_core.pdip.caption_features` computes both for many captions:
+their mention multisets are equal. :func:`i2pa_core.pdip.caption_features` computes both for many
+captions:
 
 * every distinct caption is parsed once (``dictionary_encode``);
 * pure-ASCII captions go through Arrow's RE2 kernels. On ASCII text RE2's ``\\w`` and Python's
   ``\\w`` are the same class ``[A-Za-z0-9_]`` and ``casefold`` is ``lower``, and both engines
   pick the same leftmost-first, non-overlapping matches, so the result equals ``tokenize``;
-* every other caption (emoji, accents, ...) goes through :func:`i2pa_core.pdip.captions.tokenize` itself.
+* every other caption (emoji, accents, ...) goes through :func:`i2pa_core.pdip.captions.tokenize`
+itself.
 
 The key is ``"\\x1f".join(hashtags) + "\\x1e" + "\\x1f".join(mentions)`` over the sorted
 multisets; neither separator can occur inside a tag or a mention (they are ``\\w``/``.`` runs).

@@ -12,9 +12,10 @@ A pair (A more popular than B) is a PDIP when all of these hold (boundaries as w
 5. ``media_type == "image"`` and ``likes >= min_likes`` (50 in, 49 out).
 6. Each post is in at most one PDIP: see :mod:`i2pa_core.pdip.matching` for the matching policies.
 
-Stages: :func:`prepare_posts` (post rules, grouping), :mod:`i2pa_core.pdip.candidates` (pair rules in
-bounded blocks), :mod:`i2pa_core.pdip.matching` (matching), :func:`split_pairs`. :func:`generate_pdips` runs
-them and returns the pairs, the funnel (what each rule removed) and the candidate count.
+Stages: :func:`prepare_posts` (post rules, grouping), :mod:`i2pa_core.pdip.candidates` (pair rules
+in bounded blocks), :mod:`i2pa_core.pdip.matching` (matching), :func:`split_pairs`.
+:func:`generate_pdips` runs them and returns the pairs, the funnel (what each rule removed) and the
+candidate count.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """Streaming PDIP generation from a Parquet posts table with bounded memory.
 
-Toward the paper's 2x10^8 posts: the file is read in record batches of ``batch_rows``, each
-batch validated (:func:`i2pa_core.io.posts.validate_posts`; errors name the file and the batch's row range)
-and its rows hash-partitioned by ``user_id`` into temporary Parquet files, appended batch by
-batch (a user's posts may be spread over any number of row groups; they all land in one
-partition). Every PDIP lies within one user, so each partition is then run through the
-in-memory sampler on its own; the matched pairs and the funnel counts are summed, sorted and
-split exactly as :func:`i2pa_core.pdip.sampler.generate_pdips` does, so both paths give the same table. Needs
-``same_user`` on. The number of partitions follows the input size (``partition_rows`` posts
-each), so memory is one batch plus one partition (plus the matched pairs), whatever the input
-size; temporary disk is about the size of the input. Duplicate post ids are only detected
-within a batch or a partition.
+Toward the paper's 2x10^8 posts: the file is read in record batches of ``batch_rows``, each batch
+validated (:func:`i2pa_core.io.posts.validate_posts`; errors name the file and the batch's row
+range) and its rows hash-partitioned by ``user_id`` into temporary Parquet files, appended batch by
+batch (a user's posts may be spread over any number of row groups; they all land in one partition).
+Every PDIP lies within one user, so each partition is then run through the in-memory sampler on its
+own; the matched pairs and the funnel counts are summed, sorted and split exactly as
+:func:`i2pa_core.pdip.sampler.generate_pdips` does, so both paths give the same table. Needs
+``same_user`` on. The number of partitions follows the input size (``partition_rows`` posts each),
+so memory is one batch plus one partition (plus the matched pairs), whatever the input size;
+temporary disk is about the size of the input. Duplicate post ids are only detected within a batch
+or a partition.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """How the PDIP rules shape the database: the T x sigma grid and one-rule-off ablations.
 
-The paper could not afford a sweep over T and sigma (it says so beside Table
-2); on the simulated platform it costs seconds, and the hidden intrinsic appeal ``q`` tells how often each rule set labels a pair
-correctly (:mod:`i2pa_core.pdip.precision`). Note that T and sigma act only through the score gap
-``S_A - S_B >= sqrt(2) sigma Phi^-1(T)`` (Eq. 6), reported as ``gap_min``.
+The paper could not afford a sweep over T and sigma (it says so beside Table 2); on the simulated
+platform it costs seconds, and the hidden intrinsic appeal ``q`` tells how often each rule set
+labels a pair correctly (:mod:`i2pa_core.pdip.precision`). Note that T and sigma act only through
+the score gap ``S_A - S_B >= sqrt(2) sigma Phi^-1(T)`` (Eq. 6), reported as ``gap_min``.
 
 Runtime: the sampler is fast except without the same-user rule, where every post of a hashtag
 group meets every other within the window (about 2 min for the 1,200 default users on one core).

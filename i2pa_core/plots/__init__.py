@@ -1,1 +1,3 @@
-"""The figure style and the paper's figures (Fig. 1-7) drawn from arrays and tables."""
+"""Figures: one style for every figure (``style``), the paper's Fig. 1-3 (``paper``) and
+Fig. 4-7 (``results``), and the overview of the synthetic platform (``platform``).
+"""

@@ -6,8 +6,8 @@
 - Fig. 3 :func:`siamese_diagram`: the Siamese training model of Sec. 3.2, drawn with patches.
 
 The figures of the results (Fig. 4-7 and the per-category scores) are in
-:mod:`i2pa_core.plots.results`. Nothing here saves files: use :func:`i2pa_core.plots.style.save_figure` with a
-caption that says where the data came from.
+:mod:`i2pa_core.plots.results`. Nothing here saves files: use
+:func:`i2pa_core.plots.style.save_figure` with a caption that says where the data came from.
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ class Combos:
 
 def sample_combos(rng: np.random.Generator, n: int, hashtag_prob: float,
                   mention_prob: float) -> Combos:
-    """Draw ``n`` combos; a combo has hashtags with ``hashtag_prob``, mentions with ``mention_prob``."""
+    """Draw ``n`` combos; a combo has hashtags with ``hashtag_prob``, mentions with
+    ``mention_prob``."""
     n_tags = (rng.random(n) < hashtag_prob) * (1 + rng.binomial(MAX_HASHTAGS - 1, 0.35, n))
     n_mentions = (rng.random(n) < mention_prob) * (1 + rng.binomial(MAX_MENTIONS - 1, 0.3, n))
     tags = rng.choice(len(HASHTAGS), size=(n, MAX_HASHTAGS), p=_TAG_P)

@@ -48,7 +48,8 @@ def render_pair_images(posts: pd.DataFrame, truth: pd.DataFrame, pairs: pd.DataF
                        out_dir: str | os.PathLike, image_size: int, cast_strength: float,
                        progress: bool = False, exclude=()) -> Path:
     """Render the images of every post in ``pairs`` but those in ``exclude`` under
-    ``out_dir/images`` (with the ``images.md5`` manifest, :func:`i2pa_core.simulate.render.render_images`);
+    ``out_dir/images`` (with the ``images.md5`` manifest,
+    :func:`i2pa_core.simulate.render.render_images`);
     returns the images folder."""
     chosen_posts, chosen_truth = pair_posts(posts, truth, pairs)
     keep = ~chosen_posts["post_id"].isin(pd.Index(exclude)).to_numpy()

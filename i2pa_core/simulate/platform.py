@@ -6,9 +6,11 @@ which grow over time and correlate with each user's visible colour cast), by pos
 and media type, and only a modest part comes from the hidden intrinsic appeal ``q`` of the image.
 Same-user pairing (PDIPs, paper Sec. 3.1) is what recovers that part.
 
-Modules: :mod:`i2pa_core.simulate.users` (audiences, habits, style), :mod:`i2pa_core.simulate.content` (visual attributes,
-tastes per platform variant and ``q``), :mod:`i2pa_core.simulate.captions` (captions), :mod:`i2pa_core.simulate.posts`
-(times and the likes model, documented there), :mod:`i2pa_core.simulate.render` (images), :mod:`i2pa_core.plots.platform`.
+Modules: :mod:`i2pa_core.simulate.users` (audiences, habits, style),
+:mod:`i2pa_core.simulate.content` (visual attributes, tastes per platform variant and ``q``),
+:mod:`i2pa_core.simulate.captions` (captions), :mod:`i2pa_core.simulate.posts` (times and the likes
+model, documented there), :mod:`i2pa_core.simulate.render` (images),
+:mod:`i2pa_core.plots.platform`.
 
 Determinism: users are simulated in blocks of ``users_per_block``; block ``b`` draws from
 ``SeedSequence(seed, spawn_key=(b,))``, so output depends on the seed and the config only, not on

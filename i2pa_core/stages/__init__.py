@@ -1,1 +1,3 @@
-"""Thin glue, one module per DVC stage, plus the notebook runner and the report."""
+"""Thin glue, one module per DVC stage, plus the notebook runner (``notebook``), the params
+it injects (``declared``) and the report.
+"""

@@ -3,9 +3,9 @@ images behind Fig. 1-7, and the optional user-supplied pair list or folder (para
 ``evaluate.user_pairs`` / ``evaluate.user_folder``).
 
 Every method is scored on the same test PDIPs, with n and a 95 % bootstrap interval
-(:func:`i2pa_core.evaluate.baselines.evaluate_scores`) and the exact McNemar test against ours. Rows the paper
-reports for tools that cannot be re-run (closed services, Hessel17's Reddit model) are kept
-apart: ``source = "paper"``.
+(:func:`i2pa_core.evaluate.baselines.evaluate_scores`) and the exact McNemar test against ours. Rows
+the paper reports for tools that cannot be re-run (closed services, Hessel17's Reddit model) are
+kept apart: ``source = "paper"``.
 """
 
 from __future__ import annotations
@@ -214,8 +214,9 @@ PAPER_GENERALISATION = {
 
 
 def generalisation_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
-    """The generalisation table (:func:`i2pa_core.evaluate.generalise.run_generalisation`) in percent with the
-    paper's number where one is comparable, and its entries for ``metrics.json``; the timing
+    """The generalisation table (:func:`i2pa_core.evaluate.generalise.run_generalisation`) in
+    percent with the paper's number where one is comparable, and its entries for ``metrics.json``;
+    the timing
     columns are left out so that the same params give the same files."""
     out = table[["variant", "construction", "n"]].copy()
     for col in ("accuracy", "ci_low", "ci_high", "oracle_accuracy"):
@@ -232,8 +233,9 @@ def generalisation_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
 
 
 def generalise_in_scratch(model, preset: str, cfg, seed: int, base, rules) -> pd.DataFrame:
-    """:func:`i2pa_core.evaluate.generalise.run_generalisation` with the variant platforms (tens of thousands of
-    image files) in a temporary folder removed afterwards: only the table is kept, so that
+    """:func:`i2pa_core.evaluate.generalise.run_generalisation` with the variant platforms (tens of
+    thousands of image files) in a temporary folder removed afterwards: only the table is kept, so
+    that
     ``dvc status`` has no extra folder to walk."""
     import tempfile
 

@@ -1,8 +1,10 @@
-"""Execute a stage notebook: ``python -m i2pa_core.stages.notebook notebooks/01_simulate.py results/simulate``.
+"""Execute a stage notebook: ``python -m i2pa_core.stages.notebook notebooks/01_simulate.py
+results/simulate``.
 
 The jupytext percent ``.py`` is the reviewed source; it is converted in memory and executed by
-papermill with the ``params.yaml`` sections that the stage declares in ``dvc.yaml`` injected
-as parameters (``--stage``; :mod:`i2pa_core.stages.declared`). The executed copy, with its outputs, is written to ``OUT_DIR/<notebook>.ipynb``.
+papermill with the ``params.yaml`` sections that the stage declares in ``dvc.yaml`` injected as
+parameters (``--stage``; :mod:`i2pa_core.stages.declared`). The executed copy, with its outputs, is
+written to ``OUT_DIR/<notebook>.ipynb``.
 
 ``--set KEY=VALUE`` (repeatable) overrides one parameter for this execution only; VALUE is read
 as YAML (``1``, ``0.1``, ``null``, ``[a, b]``, ``{epochs: 1}``). ``section.key.sub=VALUE``
@@ -129,7 +131,8 @@ def run_notebook(source: Path, out_dir: Path, params_path: Path,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m i2pa_core.stages.notebook", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m i2pa_core.stages.notebook",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="jupytext percent notebook (.py)")
     parser.add_argument("out_dir", type=Path, help="folder for the executed .ipynb")

@@ -1,1 +1,3 @@
-"""Training the Siamese network (paper Sec. 3.2, 4.1): config and profiles, pair data, the loop, validation, DDP and budgets."""
+"""Training the Siamese network (paper Sections 3.2 and 4.1): config and profiles,
+pair data, the loop, validation, DDP, budgets of retrains and the test scores.
+"""

@@ -1,13 +1,14 @@
 """Training the Siamese scorer as in the paper (Sec. 3.2, 4.1).
 
-O_AB = f(A) - f(B) with one shared network f (:mod:`i2pa_core.model.scorer`), loss on O (:mod:`i2pa_core.model.losses`, Eq. 7-9
-by default), Adam with L2 ``weight_decay``, two learning rates (pretrained layers / new head),
-x``lr_decay`` per epoch (ExponentialLR), validation accuracy after every epoch, the best epoch's
-weights kept. Checkpoints after every epoch (atomic, weights_only-loadable, :mod:`i2pa_core.io.checkpoint`);
-``resume=True`` continues from ``last.pt``; Ctrl-C writes ``interrupted.pt`` (current weights)
-and leaves ``last.pt`` intact. Several processes (torchrun, :mod:`i2pa_core.train.ddp`) share each batch
-through DistributedDataParallel; rank 0 validates, logs and writes. Batch norm uses each
-process's share of the batch (plain DDP, no SyncBatchNorm), as in the usual ImageNet recipes.
+O_AB = f(A) - f(B) with one shared network f (:mod:`i2pa_core.model.scorer`), loss on O
+(:mod:`i2pa_core.model.losses`, Eq. 7-9 by default), Adam with L2 ``weight_decay``, two learning
+rates (pretrained layers / new head), x``lr_decay`` per epoch (ExponentialLR), validation accuracy
+after every epoch, the best epoch's weights kept. Checkpoints after every epoch (atomic,
+weights_only-loadable, :mod:`i2pa_core.io.checkpoint`); ``resume=True`` continues from ``last.pt``;
+Ctrl-C writes ``interrupted.pt`` (current weights) and leaves ``last.pt`` intact. Several processes
+(torchrun, :mod:`i2pa_core.train.ddp`) share each batch through DistributedDataParallel; rank 0
+validates, logs and writes. Batch norm uses each process's share of the batch (plain DDP, no
+SyncBatchNorm), as in the usual ImageNet recipes.
 
 Entry: :func:`train_model` (pure inputs: config, frames, paths, seed; it writes only under
 ``out_dir``).
