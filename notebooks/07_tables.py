@@ -29,11 +29,10 @@ runs_dir = "results/ablate"
 # %%
 from i2pa_core.io.files import write_json, write_table
 from i2pa_core.plots.style import SIMULATED_NOTE
-from i2pa_core.stages.ablate import ablate_stage
 from i2pa_core.stages.tables import backbone_table, caption, noise_table, read_runs, summary_rows
 
 number_format = "{:.%df}" % tables["decimals"]
-records = read_runs(runs_dir, ablate_stage(ablate).runs)
+records = read_runs(runs_dir, ablate["runs"])  # the run names; their metrics say the rest
 [r["run"] for r in records]
 
 # %%
