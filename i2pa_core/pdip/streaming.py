@@ -5,8 +5,9 @@ batch validated (:func:`i2pa_core.io.posts.validate_posts`; errors name the file
 and its rows hash-partitioned by ``user_id`` into temporary Parquet files, appended batch by
 batch (a user's posts may be spread over any number of row groups; they all land in one
 partition). Every PDIP lies within one user, so each partition is then run through the
-in-memory sampler on its own; the matched pairs and the funnel counts are summed, sorted and
-split exactly as :func:`i2pa_core.pdip.sampler.generate_pdips` does, so both paths give the same table. Needs
+per-user kernel (:func:`i2pa_core.pdip.sampler.user_pdips`) on its own; the matched pairs and the
+funnel counts are summed, sorted and split by :func:`~i2pa_core.pdip.sampler.combine_user_pdips`,
+exactly as :func:`~i2pa_core.pdip.sampler.generate_pdips` does, so both paths give the same table. Needs
 ``same_user`` on. The number of partitions follows the input size (``partition_rows`` posts
 each), so memory is one batch plus one partition (plus the matched pairs), whatever the input
 size; temporary disk is about the size of the input. Duplicate post ids are only detected
@@ -24,10 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from i2pa_core.pdip.sampler import PDIPResult, build_funnel, match_pairs
 from i2pa_core.pdip.config import PDIPConfig
-from i2pa_core.pdip.prepare import prepare_posts
-from i2pa_core.pdip.split import split_pairs
+from i2pa_core.pdip.sampler import PDIPResult, combine_user_pdips, user_pdips
 from i2pa_core.io.posts import REQUIRED_COLUMNS, validate_posts
 
 PARTITION_ROWS = 2_000_000  # the in-memory sampler peaks at ~0.4 GiB per 10^6 posts
@@ -51,20 +50,14 @@ def generate_pdips_parquet(path: str | os.PathLike, cfg: PDIPConfig, seed: int,
         partitions = max(1, -(-source.metadata.num_rows // partition_rows))
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="pdip-parts-") as tmp:
         parts = _partition(source, str(path), Path(tmp), partitions, batch_rows)
-        outcomes, post_counts = [], None
-        for part in parts or [None]:
-            posts = _empty_posts(source) if part is None else \
-                validate_posts(pq.read_table(part).to_pandas(), source=str(part))
-            prep = prepare_posts(posts, cfg)
-            del posts
-            outcomes.append(match_pairs(prep, cfg))
-            post_counts = _sum_post_funnel(post_counts, prep.post_funnel)
-            del prep
-    counts = {k: sum(o.counts[k] for o in outcomes) for k in outcomes[0].counts}
-    pairs = pd.concat([o.pairs for o in outcomes], ignore_index=True)
-    del outcomes
-    pairs = split_pairs(pairs, cfg, np.random.default_rng(seed))
-    return PDIPResult(pairs, build_funnel(post_counts, counts, cfg), counts["threshold"])
+        outputs = (user_pdips(_read_part(part, source), cfg) for part in parts or [None])
+        return combine_user_pdips(outputs, cfg, seed)  # one partition in memory at a time
+
+
+def _read_part(part: Path | None, source: pq.ParquetFile) -> pd.DataFrame:
+    if part is None:
+        return _empty_posts(source)
+    return validate_posts(pq.read_table(part).to_pandas(), source=str(part))
 
 
 def _partition(source: pq.ParquetFile, name: str, tmp: Path, partitions: int,
@@ -98,9 +91,3 @@ def _partition(source: pq.ParquetFile, name: str, tmp: Path, partitions: int,
 
 def _empty_posts(source: pq.ParquetFile) -> pd.DataFrame:
     return validate_posts(source.schema_arrow.empty_table().to_pandas(), source="empty input")
-
-
-def _sum_post_funnel(total, funnel):
-    if total is None:
-        return tuple(funnel)
-    return tuple((rule, r0 + r1, k0 + k1) for (rule, r0, k0), (_, r1, k1) in zip(total, funnel))
