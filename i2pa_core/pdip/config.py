@@ -58,3 +58,37 @@ class PDIPConfig:
     @property
     def min_age_ns(self) -> int | None:
         return None if self.min_age_days is None else round(self.min_age_days * NS_PER_DAY)
+
+
+Engine = Literal["inprocess", "dask"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where the sampler runs; every engine gives the same pairs table, byte for byte.
+
+    ``inprocess``: the whole posts table in this process (:func:`~i2pa_core.pdip.sampler.generate_pdips`).
+    ``dask``: the Parquet posts table is shuffled by user over a Dask cluster and the per-user
+    kernel mapped over the partitions (:mod:`i2pa_core.pdip.dask_engine`): a LocalCluster of
+    ``workers`` processes (default: one per core) when ``scheduler`` is null, else the cluster
+    at ``scheduler`` (``tcp://host:8786``), waiting for ``workers`` of its workers if given.
+    ``partitions``: user partitions after the shuffle (default: one per 2x10^6 posts).
+    """
+
+    engine: Engine = "inprocess"
+    scheduler: str | None = None
+    workers: int | None = None
+    partitions: int | None = None
+
+    def __post_init__(self):
+        for name in ("workers", "partitions"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or null, got {value}")
+        if self.engine != "dask":
+            used = [k for k in ("scheduler", "workers", "partitions") if getattr(self, k) is not None]
+            if used:
+                raise ValueError(f"{', '.join(used)} apply to engine 'dask' only (engine is "
+                                 f"{self.engine!r}); set engine: dask or leave them null")
+        if self.scheduler is not None and not self.scheduler.strip():
+            raise ValueError("scheduler must be an address such as tcp://host:8786, or null")
