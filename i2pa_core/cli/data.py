@@ -40,8 +40,12 @@ def _register_simulate(verbs) -> None:
     p.set_defaults(_flag_keys={**p.get_default("_flag_keys"), "render_images": "render_images"})
 
 
+ENGINE_KEYS = ("engine", "scheduler", "workers", "partitions")
+
+
 def _run_pairs(args) -> int:
     from i2pa_core.io.files import write_parquet
+    from i2pa_core.pdip.config import EngineConfig
     from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, read_i2pa_list
     from i2pa_core.io.posts import read_posts
 
@@ -54,9 +58,19 @@ def _run_pairs(args) -> int:
         return 0
     if not args.posts:
         raise UserError("give a posts table (POSTS) or --from-i2pa LIST.csv")
-    cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules"), "pairs.rules")
-    result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
-    write_parquet(args.out, result.pairs)
+    cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules", skip=ENGINE_KEYS),
+                       "pairs.rules")
+    engine = from_mapping(EngineConfig, config_section(args, "pairs", only=ENGINE_KEYS), "pairs")
+    if engine.engine == "dask":
+        from i2pa_core.pdip.dask_engine import DaskEngineError, generate_pdips_dask
+        try:
+            result = generate_pdips_dask(args.posts, cfg, resolve_seed(args), engine,
+                                         progress=not args.quiet)
+        except (DaskEngineError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    else:
+        result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
+    write_parquet(args.out, result.pairs)  # atomic: a failed run above leaves no table
     if args.funnel:
         from i2pa_core.io.files import write_text
         write_text(args.funnel, result.funnel.to_csv(index=False))
@@ -75,7 +89,9 @@ def _register_pairs(verbs) -> None:
         "Writes a Parquet pairs table: a_post_id (more popular), b_post_id, user_id, p, s_a, "
         "s_b, interval_days, split.",
         epilog="examples: i2pa pairs data/simulate/posts.parquet --out pairs.parquet "
-        "--threshold 0.9\n          i2pa pairs --from-i2pa test_pairs.csv --out i2pa.parquet")
+        "--threshold 0.9\n          i2pa pairs 'crawl/*.parquet' --out pairs.parquet --engine dask "
+        "--scheduler tcp://head:8786\n          i2pa pairs --from-i2pa test_pairs.csv --out "
+        "i2pa.parquet")
     p.add_argument("posts", nargs="?", type=Path, help="posts table (README: posts-table format)")
     p.add_argument("--out", required=True, type=Path, help="output pairs table (.parquet)")
     p.add_argument("--from-i2pa", type=Path, metavar="LIST.csv",
@@ -91,7 +107,15 @@ def _register_pairs(verbs) -> None:
                ("--matching", str, "matching", "greedy_gap (default) or chronological"),
                ("--split", str, "split", "random (default) or user (user-disjoint)"),
                ("--val-size", int, "val_size", "validation pairs (default 50000)"),
-               ("--test-size", int, "test_size", "test pairs (default 50000)")])
+               ("--test-size", int, "test_size", "test pairs (default 50000)"),
+               ("--engine", str, "engine", "inprocess (default) or dask: shuffle the Parquet "
+                "posts (file, folder or glob) by user over a Dask cluster; same pairs table"),
+               ("--scheduler", str, "scheduler", "dask: address of a running scheduler "
+                "(tcp://host:8786); default: start a local cluster and close it"),
+               ("--workers", int, "workers", "dask: local worker processes (default: one per "
+                "core); with --scheduler, wait for this many workers"),
+               ("--partitions", int, "partitions", "dask: user partitions after the shuffle "
+                "(default: one per 2x10^6 posts)")])
     p.set_defaults(run=_run_pairs)
 
 
