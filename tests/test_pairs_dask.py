@@ -1,4 +1,4 @@
-"""The Dask engine gives the in-process pairs table byte for byte, and fails cleanly.
+"""The Dask (and streaming) engine gives the in-process pairs table byte for byte, and fails cleanly.
 
 Most tests share one LocalCluster of threads (``processes=False``: fast); the worker-process
 tests start their own clusters of 1, 2 and 3 processes, and the fault tests kill workers.
@@ -22,6 +22,7 @@ from i2pa_core.io.posts_parquet import posts_pieces
 from i2pa_core.pdip.config import EngineConfig
 from i2pa_core.pdip.dask_engine import DaskEngineError, generate_pdips_dask
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
+from i2pa_core.pdip.streaming import generate_pdips_parquet
 from i2pa_core.stages.pairs import PairsStage, stage_pdips
 from pdip_reference import reference_candidates, reference_greedy
 from test_pairs import _synthetic
@@ -110,6 +111,8 @@ def test_folder_and_glob_inputs_and_a_dense_user(client, tmp_path):
     mem = generate_pdips(posts, cfg, 2)
     _same_table(tmp_path, mem, _dask(tmp_path / "crawl", cfg, 2, client, 5, piece_rows=300))
     _same_table(tmp_path, mem, _dask(str(tmp_path / "crawl/**/part-*.parquet"), cfg, 2, client, 2))
+    _same_table(tmp_path, mem, generate_pdips_parquet(tmp_path / "crawl", cfg, 2, partitions=3,
+                                                      batch_rows=300))
     assert (mem.pairs.user_id == "heavy").sum() > 50
     assert [p.num_rows for p in posts_pieces(tmp_path / "crawl", piece_rows=300)] == [
         400, 400, 400, 300, 400, 400, 100]  # whole row groups of 200, sorted paths
@@ -139,14 +142,18 @@ def test_stage_switch_gives_the_same_table(client, tmp_path):
     on_dask = from_mapping(PairsStage, {"posts": str(path), "rules": rules, "engine": "dask",
                                         "partitions": 3}, "pairs")
     assert on_dask.engine_config == EngineConfig("dask", partitions=3)
-    _same_table(tmp_path, stage_pdips(inproc, posts, 1),
-                stage_pdips(on_dask, posts, 1, progress=False, client=client))
+    streaming = from_mapping(PairsStage, {"posts": str(path), "rules": rules,
+                                          "engine": "streaming", "partitions": 2}, "pairs")
+    expected = stage_pdips(inproc, posts, 1)
+    _same_table(tmp_path, expected, stage_pdips(on_dask, posts, 1, progress=False, client=client))
+    _same_table(tmp_path, expected, stage_pdips(streaming, posts, 1))
 
 
 @pytest.mark.parametrize("mapping, message", [
-    ({"engine": "spark"}, "pairs.engine: 'spark' is not one of 'inprocess', 'dask'"),
+    ({"engine": "spark"}, "pairs.engine: 'spark' is not one of 'inprocess', 'streaming', 'dask'"),
     ({"workers": 0, "engine": "dask"}, "workers must be >= 1"),
-    ({"scheduler": "tcp://h:8786"}, "scheduler apply to engine 'dask' only"),
+    ({"scheduler": "tcp://h:8786"}, r"scheduler do\(es\) not apply to engine 'inprocess'"),
+    ({"engine": "streaming", "workers": 2}, "workers do.*streaming"),
     ({"engine": "dask", "partitions": 2.5}, "pairs.partitions: expected an integer")])
 def test_engine_keys_fail_loudly(mapping, message):
     with pytest.raises(ConfigError, match=message):
@@ -172,6 +179,9 @@ def test_cli_dask_engine_writes_the_in_process_table(tmp_path, capsys):
                  "--workers", "1", "--set", "partitions=2", "--funnel",
                  str(tmp_path / "f.csv")]) == 0
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert main(["pairs", *common, "--out", str(tmp_path / "s.parquet"), "--engine",
+                 "streaming", "--partitions", "3"]) == 0
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "s.parquet").read_bytes()
     posts.to_csv(tmp_path / "x.csv", index=False)
     assert main(["pairs", str(tmp_path / "x.csv"), "--out", str(tmp_path / "c.parquet"),
                  "--engine", "dask", "--quiet"]) == 2

@@ -68,6 +68,13 @@ def _run_pairs(args) -> int:
                                          progress=not args.quiet)
         except (DaskEngineError, ValueError) as exc:
             raise UserError(str(exc)) from None
+    elif engine.engine == "streaming":
+        from i2pa_core.pdip.streaming import generate_pdips_parquet
+        try:
+            result = generate_pdips_parquet(args.posts, cfg, resolve_seed(args),
+                                            partitions=engine.partitions)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     else:
         result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
     write_parquet(args.out, result.pairs)  # atomic: a failed run above leaves no table
@@ -108,14 +115,15 @@ def _register_pairs(verbs) -> None:
                ("--split", str, "split", "random (default) or user (user-disjoint)"),
                ("--val-size", int, "val_size", "validation pairs (default 50000)"),
                ("--test-size", int, "test_size", "test pairs (default 50000)"),
-               ("--engine", str, "engine", "inprocess (default) or dask: shuffle the Parquet "
-                "posts (file, folder or glob) by user over a Dask cluster; same pairs table"),
+               ("--engine", str, "engine", "inprocess (default); streaming: Parquet posts (file, "
+                "folder or glob) partitioned by user on disk, one process; dask: shuffled by "
+                "user over a Dask cluster. The same pairs table from each"),
                ("--scheduler", str, "scheduler", "dask: address of a running scheduler "
                 "(tcp://host:8786); default: start a local cluster and close it"),
                ("--workers", int, "workers", "dask: local worker processes (default: one per "
                 "core); with --scheduler, wait for this many workers"),
-               ("--partitions", int, "partitions", "dask: user partitions after the shuffle "
-                "(default: one per 2x10^6 posts)")])
+               ("--partitions", int, "partitions", "streaming, dask: user partitions (default: "
+                "<= 2x10^6 posts each; dask: >= 2 per worker)")])
     p.set_defaults(run=_run_pairs)
 
 

@@ -31,8 +31,8 @@ from i2pa_core.io.posts_parquet import empty_posts, posts_pieces, read_posts_pie
 from i2pa_core.pdip.config import EngineConfig, PDIPConfig
 from i2pa_core.pdip.sampler import PDIPResult, combine_user_pdips, user_pdips
 
-PARTITION_ROWS = 2_000_000   # posts per user partition: the kernel peaks at ~0.4 GiB / 10^6
-PIECE_ROWS = 1_000_000       # posts read (and validated) per input task
+PARTITION_ROWS = 2_000_000   # at most ~ posts per user partition: the kernel peaks ~0.4 GiB / 10^6
+PIECE_ROWS = 500_000         # posts read (and validated) per input task (whole row groups)
 
 
 class DaskEngineError(RuntimeError):
@@ -57,8 +57,11 @@ def generate_pdips_dask(source: str | os.PathLike, cfg: PDIPConfig, seed: int,
         raise ValueError("the Dask engine partitions by user; it needs same_user: true")
     pieces = posts_pieces(source, piece_rows)
     n_rows = sum(p.num_rows for p in pieces)
-    n_parts = engine.partitions or max(1, -(-n_rows // PARTITION_ROWS))
     with _connect(engine, client) as dask_client:
+        # default: partitions of at most PARTITION_ROWS posts, and two per worker thread so
+        # every worker pairs while the slowest partition finishes (the table is the same)
+        n_parts = engine.partitions or max(-(-n_rows // PARTITION_ROWS),
+                                           2 * sum(dask_client.nthreads().values()), 1)
         parts = _run(dask_client, pieces, n_parts, cfg, kernel, progress)
     return combine_user_pdips(parts, cfg, seed)
 

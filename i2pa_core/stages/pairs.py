@@ -31,8 +31,8 @@ class PairsStage:
         ablation_threshold: the relaxed T of the "relaxed threshold" ablation.
         cross_user_sample: users sampled for the expensive no-same-user ablation.
         engine, scheduler, workers, partitions: where the PDIP table is generated
-            (:class:`~i2pa_core.pdip.config.EngineConfig`): ``inprocess`` or ``dask``; the
-            table is the same either way. The sweeps and ablations run in process.
+            (:class:`~i2pa_core.pdip.config.EngineConfig`): ``inprocess``, ``streaming`` or
+            ``dask``; the table is the same each way. The sweeps and ablations run in process.
     """
 
     posts: str = paths.POSTS
@@ -59,9 +59,13 @@ def stage_pdips(stage: PairsStage, posts: pd.DataFrame, seed: int, progress: boo
                 client=None) -> PDIPResult:
     """The stage's PDIP table on its engine (``posts`` is the validated ``stage.posts``).
 
-    ``dask`` reads ``stage.posts`` again, lazily, on the cluster (it must be Parquet), or on
-    ``client``, an open ``distributed.Client``, when one is given.
+    ``streaming`` and ``dask`` read ``stage.posts`` again (it must be Parquet), ``dask`` on the
+    cluster or on ``client``, an open ``distributed.Client``, when one is given.
     """
+    if stage.engine == "streaming":
+        from i2pa_core.pdip.streaming import generate_pdips_parquet
+        return generate_pdips_parquet(stage.posts, stage.rules, seed,
+                                      partitions=stage.partitions)
     if stage.engine == "dask":
         from i2pa_core.pdip.dask_engine import generate_pdips_dask
         return generate_pdips_dask(stage.posts, stage.rules, seed, stage.engine_config,
