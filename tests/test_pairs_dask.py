@@ -220,3 +220,14 @@ def test_workers_that_keep_dying_give_one_line_and_no_table(dying_cluster, tmp_p
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("i2pa pairs: error: KilledWorker") and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".pairs.parquet*"))
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
+    path = io.write_parquet(tmp_path / "posts.parquet", _synthetic(n=50))
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main(["pairs", str(path), "--out", str(tmp_path / "p.parquet"), "--quiet",
+                     "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("i2pa pairs: error: cannot start or reach the Dask scheduler "
+                              "(tcp://127.0.0.1:9)")
+    assert not (tmp_path / "p.parquet").exists()
