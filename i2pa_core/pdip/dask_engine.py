@@ -31,7 +31,7 @@ from i2pa_core.io.posts_parquet import empty_posts, posts_pieces, read_posts_pie
 from i2pa_core.pdip.config import EngineConfig, PDIPConfig
 from i2pa_core.pdip.sampler import PDIPResult, combine_user_pdips, user_pdips
 
-PARTITION_ROWS = 2_000_000   # at most ~ posts per user partition: the kernel peaks ~0.4 GiB / 10^6
+PARTITION_ROWS = 2_000_000   # default cap of posts per user partition (kernel: ~0.4 GiB / 10^6)
 PIECE_ROWS = 500_000         # posts read (and validated) per input task (whole row groups)
 
 
@@ -41,8 +41,7 @@ class DaskEngineError(RuntimeError):
 
 def generate_pdips_dask(source: str | os.PathLike, cfg: PDIPConfig, seed: int,
                         engine: EngineConfig = EngineConfig(engine="dask"), *, client=None,
-                        progress: bool = True, piece_rows: int = PIECE_ROWS,
-                        kernel=user_pdips) -> PDIPResult:
+                        progress: bool = True, piece_rows: int = PIECE_ROWS) -> PDIPResult:
     """PDIPs of a Parquet posts table on Dask; the same result as :func:`generate_pdips`.
 
     Args:
@@ -51,7 +50,6 @@ def generate_pdips_dask(source: str | os.PathLike, cfg: PDIPConfig, seed: int,
         engine: ``scheduler`` / ``workers`` / ``partitions`` (:class:`EngineConfig`).
         client: an open ``distributed.Client`` to use instead (tests, notebooks); left open.
         piece_rows: rows per input task (whole row groups).
-        kernel: the per-user function (tests inject failures through it).
     """
     if not cfg.same_user:
         raise ValueError("the Dask engine partitions by user; it needs same_user: true")
@@ -62,11 +60,11 @@ def generate_pdips_dask(source: str | os.PathLike, cfg: PDIPConfig, seed: int,
         # every worker pairs while the slowest partition finishes (the table is the same)
         n_parts = engine.partitions or max(-(-n_rows // PARTITION_ROWS),
                                            2 * sum(dask_client.nthreads().values()), 1)
-        parts = _run(dask_client, pieces, n_parts, cfg, kernel, progress)
+        parts = _run(dask_client, pieces, n_parts, cfg, progress)
     return combine_user_pdips(parts, cfg, seed)
 
 
-def _run(client, pieces, n_parts: int, cfg: PDIPConfig, kernel, progress: bool) -> list:
+def _run(client, pieces, n_parts: int, cfg: PDIPConfig, progress: bool) -> list:
     import dask
     import dask.dataframe as dd
     from distributed import as_completed
@@ -74,14 +72,13 @@ def _run(client, pieces, n_parts: int, cfg: PDIPConfig, kernel, progress: bool) 
 
     posts = dd.from_map(read_posts_piece, pieces, meta=empty_posts(), enforce_metadata=False)
     by_user = posts.shuffle("user_id", npartitions=n_parts, shuffle_method="p2p")
-    tasks = [dask.delayed(_pair_partition)(part, cfg, kernel)
-             for part in by_user.to_delayed()]
+    tasks = [dask.delayed(_pair_partition)(part, cfg) for part in by_user.to_delayed()]
     futures = client.compute(tasks)
     index = {f.key: k for k, f in enumerate(futures)}
     results = [None] * len(futures)
     try:
-        with _quiet_shuffle_logs(), tqdm(total=len(futures), desc="PDIPs per user partition", unit="part",
-                  disable=not progress) as bar:
+        with _quiet_shuffle_logs(), tqdm(total=len(futures), desc="PDIPs per user partition",
+                                         unit="part", disable=not progress) as bar:
             for future in as_completed(futures):
                 results[index[future.key]] = future.result()
                 future.release()
@@ -107,9 +104,9 @@ def _quiet_shuffle_logs():
         log.setLevel(level)
 
 
-def _pair_partition(frame, cfg: PDIPConfig, kernel):
+def _pair_partition(frame, cfg: PDIPConfig):
     """Run on a worker: one shuffled partition (whole users, any row order) through the kernel."""
-    return kernel(frame.reset_index(drop=True), cfg)
+    return user_pdips(frame.reset_index(drop=True), cfg)
 
 
 @contextlib.contextmanager
