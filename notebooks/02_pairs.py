@@ -30,7 +30,6 @@ out_dir = "data/pairs"
 # %%
 from IPython.display import Image, Markdown
 from i2pa_core.io.files import write_json, write_parquet, write_table
-from i2pa_core.pdip.sampler import generate_pdips
 from i2pa_core.pdip.precision import label_precision
 from i2pa_core.pdip.report import display_table1, plot_funnel, plot_pdip_distributions, table1
 from i2pa_core.pdip.sweep import (label_precision_table, pdip_count_grid, plot_label_precision,
@@ -40,7 +39,7 @@ from i2pa_core.io.posts import read_posts
 from i2pa_core.config import from_mapping
 from i2pa_core.plots.style import SIMULATED_NOTE
 from i2pa_core.io.tables import read_truth
-from i2pa_core.stages.pairs import PairsStage, matching_policy_counts, pairs_metrics
+from i2pa_core.stages.pairs import PairsStage, matching_policy_counts, pairs_metrics, stage_pdips
 
 stage = from_mapping(PairsStage, pairs, "pairs")
 seed = base["seed"]
@@ -53,7 +52,7 @@ stage.rules
 # ## The PDIP database and its filter funnel
 
 # %%
-result = generate_pdips(posts, stage.rules, seed)
+result = stage_pdips(stage, posts, seed)  # pairs.engine: inprocess or dask, the same table
 write_parquet(f"{out_dir}/pairs.parquet", result.pairs)
 write_table("figures/pdip_funnel", result.funnel,
             f"PDIP filter funnel: posts and candidate pairs removed by each rule. {note}")

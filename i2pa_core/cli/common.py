@@ -27,19 +27,22 @@ def parse_overrides(pairs: list[str] | None) -> dict:
     return out
 
 
-def config_section(args, name: str) -> dict:
+def config_section(args, name: str, only=None, skip=()) -> dict:
     """The ``name`` section of ``--params`` (if given), updated by ``--set`` and explicit flags.
 
-    ``name`` may be dotted (``pairs.rules``) to reach a nested section.
+    ``name`` may be dotted (``pairs.rules``) to reach a nested section. ``only`` keeps just
+    those keys (of the section, ``--set`` and the flags) and ``skip`` drops keys of ``--set``
+    and the flags, so one verb can feed two configs (``i2pa pairs``: rules and engine).
     """
     section = load_params(args.params) if args.params else {}
     for part in name.split("."):
         section = (section or {}).get(part) or {}
-    section = dict(section)
-    section.update(parse_overrides(args.set))
+    section = {k: v for k, v in dict(section).items() if only is None or k in only}
+    wanted = (lambda key: key in only) if only is not None else (lambda key: key not in skip)
+    section.update({k: v for k, v in parse_overrides(args.set).items() if wanted(k)})
     for flag, key in getattr(args, "_flag_keys", {}).items():
         value = getattr(args, flag)
-        if value is not None:
+        if value is not None and wanted(key):
             section[key] = value
     return section
 

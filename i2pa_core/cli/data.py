@@ -40,8 +40,12 @@ def _register_simulate(verbs) -> None:
     p.set_defaults(_flag_keys={**p.get_default("_flag_keys"), "render_images": "render_images"})
 
 
+ENGINE_KEYS = ("engine", "scheduler", "workers", "partitions")
+
+
 def _run_pairs(args) -> int:
     from i2pa_core.io.files import write_parquet
+    from i2pa_core.pdip.config import EngineConfig
     from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, read_i2pa_list
     from i2pa_core.io.posts import read_posts
 
@@ -54,9 +58,26 @@ def _run_pairs(args) -> int:
         return 0
     if not args.posts:
         raise UserError("give a posts table (POSTS) or --from-i2pa LIST.csv")
-    cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules"), "pairs.rules")
-    result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
-    write_parquet(args.out, result.pairs)
+    cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules", skip=ENGINE_KEYS),
+                       "pairs.rules")
+    engine = from_mapping(EngineConfig, config_section(args, "pairs", only=ENGINE_KEYS), "pairs")
+    if engine.engine == "dask":
+        from i2pa_core.pdip.dask_engine import DaskEngineError, generate_pdips_dask
+        try:
+            result = generate_pdips_dask(args.posts, cfg, resolve_seed(args), engine,
+                                         progress=not args.quiet)
+        except (DaskEngineError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+    elif engine.engine == "streaming":
+        from i2pa_core.pdip.streaming import generate_pdips_parquet
+        try:
+            result = generate_pdips_parquet(args.posts, cfg, resolve_seed(args),
+                                            partitions=engine.partitions)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    else:
+        result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
+    write_parquet(args.out, result.pairs)  # atomic: a failed run above leaves no table
     if args.funnel:
         from i2pa_core.io.files import write_text
         write_text(args.funnel, result.funnel.to_csv(index=False))
@@ -75,24 +96,34 @@ def _register_pairs(verbs) -> None:
         "Writes a Parquet pairs table: a_post_id (more popular), b_post_id, user_id, p, s_a, "
         "s_b, interval_days, split.",
         epilog="examples: i2pa pairs data/simulate/posts.parquet --out pairs.parquet "
-        "--threshold 0.9\n          i2pa pairs --from-i2pa test_pairs.csv --out i2pa.parquet")
+        "--threshold 0.9\n          i2pa pairs 'crawl/*.parquet' --out pairs.parquet --engine dask "
+        "--scheduler tcp://head:8786\n          i2pa pairs --from-i2pa test_pairs.csv --out "
+        "i2pa.parquet")
     p.add_argument("posts", nargs="?", type=Path, help="posts table (README: posts-table format)")
     p.add_argument("--out", required=True, type=Path, help="output pairs table (.parquet)")
     p.add_argument("--from-i2pa", type=Path, metavar="LIST.csv",
                    help="read the authors' released pair list instead of generating pairs")
     p.add_argument("--funnel", type=Path, metavar="CSV", help="also write the filter funnel")
     add_common(p, "pairs.rules")
-    add_config_flags(p, [
-        ("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
-        ("--sigma", float, "sigma", "Thurstone sigma of Eq. 6 (default 0.3)"),
-        ("--window-days", float, "window_days", "max upload interval (default 10)"),
-        ("--min-age-days", float, "min_age_days", "posts must be older (default 30)"),
-        ("--min-likes", int, "min_likes", "minimum likes (default 50)"),
-        ("--max-words", int, "max_words", "max descriptive words (default 6)"),
-        ("--matching", str, "matching", "greedy_gap (default) or chronological"),
-        ("--split", str, "split", "random (default) or user (user-disjoint)"),
-        ("--val-size", int, "val_size", "validation pairs (default 50000)"),
-        ("--test-size", int, "test_size", "test pairs (default 50000)")])
+    add_config_flags(p, [("--threshold", float, "threshold", "T: minimum P of Eq. 6 (default 0.95)"),
+               ("--sigma", float, "sigma", "Thurstone sigma of Eq. 6 (default 0.3)"),
+               ("--window-days", float, "window_days", "max upload interval (default 10)"),
+               ("--min-age-days", float, "min_age_days", "posts must be older (default 30)"),
+               ("--min-likes", int, "min_likes", "minimum likes (default 50)"),
+               ("--max-words", int, "max_words", "max descriptive words (default 6)"),
+               ("--matching", str, "matching", "greedy_gap (default) or chronological"),
+               ("--split", str, "split", "random (default) or user (user-disjoint)"),
+               ("--val-size", int, "val_size", "validation pairs (default 50000)"),
+               ("--test-size", int, "test_size", "test pairs (default 50000)"),
+               ("--engine", str, "engine", "inprocess (default); streaming: Parquet posts (file, "
+                "folder or glob) partitioned by user on disk, one process; dask: shuffled by "
+                "user over a Dask cluster. The same pairs table from each"),
+               ("--scheduler", str, "scheduler", "dask: address of a running scheduler "
+                "(tcp://host:8786); default: start a local cluster and close it"),
+               ("--workers", int, "workers", "dask: local worker processes (default: one per "
+                "core); with --scheduler, wait for this many workers"),
+               ("--partitions", int, "partitions", "streaming, dask: user partitions (default: "
+                "<= 2x10^6 posts each; dask: >= 2 per worker)")])
     p.set_defaults(run=_run_pairs)
 
 

@@ -58,3 +58,43 @@ class PDIPConfig:
     @property
     def min_age_ns(self) -> int | None:
         return None if self.min_age_days is None else round(self.min_age_days * NS_PER_DAY)
+
+
+Engine = Literal["inprocess", "streaming", "dask"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where the sampler runs; every engine gives the same pairs table, byte for byte.
+
+    ``inprocess``: the whole posts table in this process (:func:`~i2pa_core.pdip.sampler.generate_pdips`).
+    ``streaming``: the Parquet posts hash-partitioned by user to temporary files, then paired
+    partition by partition, in this one process (:mod:`i2pa_core.pdip.streaming`).
+    ``dask``: the Parquet posts shuffled by user over a Dask cluster and the per-user kernel
+    mapped over the partitions (:mod:`i2pa_core.pdip.dask_engine`): a LocalCluster of
+    ``workers`` processes (default: one per core) when ``scheduler`` is null, else the cluster
+    at ``scheduler`` (``tcp://host:8786``), waiting for ``workers`` of its workers if given.
+    ``partitions`` (streaming, dask): user partitions (default: at most 2x10^6 posts each; for
+    dask also at least two per worker thread).
+    """
+
+    engine: Engine = "inprocess"
+    scheduler: str | None = None
+    workers: int | None = None
+    partitions: int | None = None
+
+    def __post_init__(self):
+        for name in ("workers", "partitions"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or null, got {value}")
+        allowed = {"inprocess": (), "streaming": ("partitions",),
+                   "dask": ("scheduler", "workers", "partitions")}[self.engine]
+        stray = [k for k in ("scheduler", "workers", "partitions")
+                 if getattr(self, k) is not None and k not in allowed]
+        if stray:
+            raise ValueError(f"{', '.join(stray)} do(es) not apply to engine {self.engine!r} "
+                             "(scheduler and workers: dask; partitions: streaming, dask); "
+                             "leave them null")
+        if self.scheduler is not None and not self.scheduler.strip():
+            raise ValueError("scheduler must be an address such as tcp://host:8786, or null")

@@ -12,15 +12,21 @@ A pair (A more popular than B) is a PDIP when all of these hold (boundaries as w
 5. ``media_type == "image"`` and ``likes >= min_likes`` (50 in, 49 out).
 6. Each post is in at most one PDIP: see :mod:`i2pa_core.pdip.matching` for the matching policies.
 
-Stages: :func:`prepare_posts` (post rules, grouping), :mod:`i2pa_core.pdip.candidates` (pair rules
-in bounded blocks), :mod:`i2pa_core.pdip.matching` (matching), :func:`split_pairs`.
-:func:`generate_pdips` runs them and returns the pairs, the funnel (what each rule removed) and the
-candidate count.
+Stages: :func:`prepare_posts` (post rules, grouping), :mod:`i2pa_core.pdip.candidates` (pair rules in
+bounded blocks), :mod:`i2pa_core.pdip.matching` (matching), :func:`split_pairs`. :func:`generate_pdips` runs
+them and returns the pairs, the funnel (what each rule removed) and the candidate count.
+
+Rules 2-6 act within one user, so the sampler is a group-by-user: :func:`user_pdips` is the
+engine-free kernel (the posts of any set of *whole* users in, their matched pairs and additive
+funnel counts out), and :func:`combine_user_pdips` sums the counts of any partition of the users
+and assigns the splits once, on the whole pairs table. The in-process path, the streaming path
+and the Dask engine all run these two, so how the users were partitioned cannot change a byte.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -53,13 +59,54 @@ class MatchOutcome:
     counts: dict
 
 
+@dataclass(frozen=True)
+class UserPDIPs:
+    """Output of the kernel :func:`user_pdips` for one set of whole users (before the split)."""
+
+    pairs: pd.DataFrame      # PAIR_COLUMNS less ``split``, sorted by (a_post_id, b_post_id)
+    post_funnel: tuple       # (rule, removed, left) per post rule, as in PreparedPosts
+    counts: dict             # pair counts: same_user, same_tags, window, threshold, matched
+
+
 def generate_pdips(posts: pd.DataFrame, cfg: PDIPConfig, seed: int) -> PDIPResult:
     """Run the whole sampler on a validated posts table; same input and seed, same output."""
+    return combine_user_pdips([user_pdips(posts, cfg)], cfg, seed)
+
+
+def user_pdips(posts: pd.DataFrame, cfg: PDIPConfig) -> UserPDIPs:
+    """The per-user kernel: matched PDIPs and funnel counts of a validated posts table.
+
+    With ``same_user`` on, ``posts`` must hold every post of each of its users (any row order);
+    then the results of disjoint sets of users add up (:func:`combine_user_pdips`) to the result
+    of their union, because no rule and no matching decision looks across users (Sec. 3.1).
+    Engine-free: pandas in, pandas out, so Dask, Spark's ``applyInPandas`` or a loop can run it.
+    """
     prep = prepare_posts(posts, cfg)
+    del posts  # a caller that passed its only reference frees the raw table before matching
     outcome = match_pairs(prep, cfg)
-    pairs = split_pairs(outcome.pairs, cfg, np.random.default_rng(seed))
-    funnel = build_funnel(prep.post_funnel, outcome.counts, cfg)
-    return PDIPResult(pairs, funnel, outcome.counts["threshold"])
+    return UserPDIPs(outcome.pairs, prep.post_funnel, outcome.counts)
+
+
+def combine_user_pdips(parts: Iterable[UserPDIPs], cfg: PDIPConfig, seed: int) -> PDIPResult:
+    """Sum the kernel outputs of disjoint user sets, then split the pairs once (one seed).
+
+    ``parts`` may be a generator (each part is released after it is added); at least one part.
+    The split sorts the pairs by id first (:func:`split_pairs`), so the order of parts is free.
+    """
+    pairs, post_funnel, counts = [], None, None
+    for part in parts:
+        pairs.append(part.pairs)
+        post_funnel = part.post_funnel if post_funnel is None else tuple(
+            (rule, r0 + r1, k0 + k1)
+            for (rule, r0, k0), (_, r1, k1) in zip(post_funnel, part.post_funnel))
+        counts = dict(part.counts) if counts is None else \
+            {k: counts[k] + part.counts[k] for k in counts}
+    if post_funnel is None:
+        raise ValueError("combine_user_pdips needs at least one kernel output")
+    merged = pairs[0] if len(pairs) == 1 else pd.concat(pairs, ignore_index=True)
+    del pairs
+    split = split_pairs(merged, cfg, np.random.default_rng(seed))
+    return PDIPResult(split, build_funnel(post_funnel, counts, cfg), counts["threshold"])
 
 
 def candidate_pairs(prep: PreparedPosts, cfg: PDIPConfig) -> pd.DataFrame:

@@ -38,7 +38,7 @@ def _random_labels(n: int, cfg: PDIPConfig, rng: np.random.Generator) -> np.ndar
 def _user_labels(users: np.ndarray, cfg: PDIPConfig, rng: np.random.Generator) -> np.ndarray:
     uniq, inverse, counts = np.unique(users.astype(str), return_inverse=True, return_counts=True)
     perm = rng.permutation(len(uniq))
-    before = np.concatenate([[0], np.cumsum(counts[perm])[:-1]])  # pairs of earlier users
+    before = np.cumsum(counts[perm]) - counts[perm]  # pairs of earlier users (none: empty)
     user_label = np.full(len(uniq), "train", dtype=object)
     test = before < cfg.test_size
     n_test = int(counts[perm][test].sum())

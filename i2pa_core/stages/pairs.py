@@ -1,4 +1,4 @@
-"""Glue for the ``pairs`` stage: its params section, metrics and the matching-policy yields.
+"""Glue for the ``pairs`` stage: its params section, its engine, metrics and the policy yields.
 
 The ``pairs`` section also names the posts table and ground truth that later stages read.
 """
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from i2pa_core import paths
-from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
+from i2pa_core.pdip.config import Engine, EngineConfig
+from i2pa_core.pdip.sampler import PDIPConfig, PDIPResult, generate_pdips
 
 PDIPS_PATH = paths.PAIRS  # the pairs stage's output, read by the later stages
 
@@ -29,6 +30,9 @@ class PairsStage:
         sweep_thresholds, sweep_sigmas: the T x sigma grid of the beyond-the-paper sweep.
         ablation_threshold: the relaxed T of the "relaxed threshold" ablation.
         cross_user_sample: users sampled for the expensive no-same-user ablation.
+        engine, scheduler, workers, partitions: where the PDIP table is generated
+            (:class:`~i2pa_core.pdip.config.EngineConfig`): ``inprocess``, ``streaming`` or
+            ``dask``; the table is the same each way. The sweeps and ablations run in process.
     """
 
     posts: str = paths.POSTS
@@ -38,6 +42,35 @@ class PairsStage:
     sweep_sigmas: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
     ablation_threshold: float = 0.75
     cross_user_sample: int = 240
+    engine: Engine = "inprocess"
+    scheduler: str | None = None
+    workers: int | None = None
+    partitions: int | None = None
+
+    def __post_init__(self):
+        self.engine_config  # noqa: B018  (validates the engine keys: a named error)
+
+    @property
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(self.engine, self.scheduler, self.workers, self.partitions)
+
+
+def stage_pdips(stage: PairsStage, posts: pd.DataFrame, seed: int, progress: bool = True,
+                client=None) -> PDIPResult:
+    """The stage's PDIP table on its engine (``posts`` is the validated ``stage.posts``).
+
+    ``streaming`` and ``dask`` read ``stage.posts`` again (it must be Parquet), ``dask`` on the
+    cluster or on ``client``, an open ``distributed.Client``, when one is given.
+    """
+    if stage.engine == "streaming":
+        from i2pa_core.pdip.streaming import generate_pdips_parquet
+        return generate_pdips_parquet(stage.posts, stage.rules, seed,
+                                      partitions=stage.partitions)
+    if stage.engine == "dask":
+        from i2pa_core.pdip.dask_engine import generate_pdips_dask
+        return generate_pdips_dask(stage.posts, stage.rules, seed, stage.engine_config,
+                                   client=client, progress=progress)
+    return generate_pdips(posts, stage.rules, seed)
 
 
 def matching_policy_counts(posts: pd.DataFrame, cfg: PDIPConfig, seed: int) -> pd.DataFrame:
