@@ -67,6 +67,7 @@ NEEDS_CUDA = "skipped: needs CUDA"
 TARGETS = {"target": 2_500, "moonshot": 5_000}  # training images/s on one H200
 RESERVE_S = 5.0    # kept back from the budget for writing the summary
 MIN_CAP_S = 15.0   # a check is not started with less time than this
+SOFT_MARGIN_S = 10   # a check process stops itself this long before its hard cap
 LOADER_TIMEOUT_S = 30  # no batch of 64 pairs takes a DataLoader worker this long
 # Set by a launcher around this script; a child must not inherit them (torchrun sets its own).
 LAUNCHER_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK",
@@ -234,17 +235,25 @@ def run_bounded(command, log: Path, timeout: float, cwd: Path = ROOT, grace: flo
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(proc.pid, sig)  # the group this call created, nothing else
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            stop_group(proc, grace)
             raise TimeoutError(f"over its time cap of {timeout:.0f} s, killed") from None
+        except BaseException:  # our own soft deadline or Ctrl-C: leave nothing running
+            stop_group(proc, grace)
+            raise
+
+
+def stop_group(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM the process group that ``proc`` leads, SIGKILL it after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)  # the group run_bounded created, nothing else
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def child_env(smoke: bool = False) -> dict:
@@ -352,7 +361,7 @@ def pytest_gpu(ctx: Context) -> dict:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "gpu",
                f"--junitxml={xml}", *files]
     log = ctx.out / "logs" / "pytest_gpu.pytest.log"
-    code = run_bounded(command, log, max(ctx.cap_s - 5, 1))
+    code = run_bounded(command, log, max(ctx.cap_s - 2 * SOFT_MARGIN_S, 1))
     figures = {"command": shlex.join(["python", *command[1:-len(files) - 1], *files]),
                "files": files, "returncode": code, **junit_counts(xml)}
     if code not in (0, 5) or figures["failed"] or figures["errors"]:
@@ -787,8 +796,10 @@ def train_ddp(ctx: Context) -> dict:
     log = ctx.out / "logs" / "train_ddp.torchrun.log"
     tic = time.perf_counter()
     # --standalone: a free local port, no clash with another job's 29500
+    # torchrun stops its workers within 30 s of SIGTERM (grace 35 s, then 5 s for SIGKILL):
+    # even a run that overruns is over before this process's soft deadline
     code = run_bounded([sys.executable, "-m", "torch.distributed.run", *launch], log,
-                       max(ctx.cap_s - 50, 1), grace=40)
+                       max(ctx.cap_s - SOFT_MARGIN_S - 45, 1), grace=35)
     figures = {"command": shlex.join(["torchrun", *launch]), "nproc_per_node":
                ctx.sizes.ddp_procs, "returncode": code, "init": init, "overrides": overrides,
                "train_seconds": time.perf_counter() - tic}
@@ -840,7 +851,7 @@ CHECKS = (
     Check("throughput_cpu_decode", 75, throughput_cpu_decode, needs=("prepare",)),
     Check("throughput_gpu_decode", 60, throughput_gpu_decode, needs=("prepare",)),
     Check("train_paper", 120, train_paper, needs=("prepare",)),
-    Check("train_ddp", 130, train_ddp, needs=("prepare",)),
+    Check("train_ddp", 160, train_ddp, needs=("prepare",)),
     Check("compile", 150, compile_speedup),
 )
 BY_NAME = {check.name: check for check in CHECKS}
@@ -930,10 +941,22 @@ def make_context(args, scratch: Path) -> Context:
     return Context(args.out.resolve(), scratch.resolve(), args.smoke, sizes, args.cap_s)
 
 
+def soft_deadline(cap_s: float) -> None:
+    """Raise TimeoutError in this process a little before the parent's hard cap, so that the
+    check still writes its record (and what it measured so far, where it catches it)."""
+    def expire(signum, frame):
+        raise TimeoutError(f"soft time cap ({seconds} s of a {cap_s:.0f} s cap) reached")
+    seconds = max(1, int(cap_s - SOFT_MARGIN_S if cap_s > 2 * SOFT_MARGIN_S else cap_s * 0.7))
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+
+
 def child_main(args) -> int:
     """One check in this process; its record goes to ``scratch/records/<name>.json``."""
     ctx = make_context(args, args.scratch)
+    soft_deadline(ctx.cap_s)
     record = attempt(lambda: BY_NAME[args.child].fn(ctx))
+    signal.alarm(0)
     write_json(ctx.scratch / "records" / f"{args.child}.json", record)
     print(f"{args.child}: {record['status']} {record.get('error', record.get('reason', ''))}")
     return 0

@@ -11,6 +11,7 @@ and the pieces of the decode-on-the-device route agree with the package's pipeli
 import importlib.util
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -192,6 +193,19 @@ def test_overrunning_its_cap_kills_the_process_and_its_children(tmp_path):
             break
         time.sleep(0.05)
     assert not _alive(grandchild)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM")
+def test_the_soft_deadline_turns_an_overrunning_check_into_a_failed_record():
+    previous = signal.getsignal(signal.SIGALRM)
+    try:
+        gc.soft_deadline(1.5)  # under 2 x the margin: 70 % of the cap, 1 s
+        record = gc.attempt(lambda: time.sleep(30) or {})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert record["status"] == "failed"
+    assert record["error"] == "TimeoutError: soft time cap (1 s of a 2 s cap) reached"
 
 
 def test_a_check_process_that_dies_without_a_record_is_a_failed_record(tmp_path):
