@@ -10,7 +10,9 @@ it runs over), so that one failing, hanging or crashing check never loses the ot
 2. ``prepare``: a small synthetic platform, its PDIPs (Sec. 3.1) and their JPEGs rendered at
    224 px in a scratch folder, with the package's own functions.
 3. ``throughput_model``: ResNet-50, 224 px, bf16 autocast, channels_last, Adam (Sec. 4.1),
-   64 pairs (128 images) per step on random uint8 tensors already on the device; images/s.
+   64 pairs (128 images) per step on random uint8 tensors already on the device; images/s,
+   and again with the normalisation's mean/std made on the device once (the package makes
+   them every step: two blocking copies, i.e. two stream synchronisations, per step).
 4. ``throughput_cpu_decode``: the same step fed by the package's pipeline from the JPEG files
    (PairBatches: PIL decode and the ``paper`` geometry in DataLoader workers, pinned memory,
    non_blocking copies).
@@ -32,6 +34,14 @@ status (ok / failed / skipped) with its error or reason, and the headline figure
 of each route, full pipeline / model-only ratios, the 2,500 (target) and 5,000 (moonshot)
 images/s thresholds. Logs of each process are in ``OUT/logs/``. Every number is measured by the
 run that writes it.
+
+Guards for a first run on a lent machine: DataLoader workers fork before the check process
+initialises CUDA and never touch it; their number is cut to what /dev/shm holds (the JSON says
+so); a batch lost between processes raises after 30 s instead of hanging; each check process
+raises TimeoutError 10 s before its hard cap so that it still writes its record; torchrun gets
+``--standalone`` (a free port) and an environment without inherited RANK/WORLD_SIZE/MASTER_*;
+cuDNN autotuning is on for the fixed-shape throughput checks only (the warm-up steps absorb
+it), the train checks run the package as it is.
 
 ``--smoke`` runs the same code with tiny sizes on the CPU (tinycnn, 32 px ``synthetic``
 images, a handful of steps, DDP over 2 gloo processes, the decode route with
@@ -108,7 +118,8 @@ class Sizes:
 
 
 def gpu_sizes() -> Sizes:
-    """The H200 run: ~14k JPEGs, 3 x 100 training steps, about 6 minutes in all."""
+    """The H200 run: ~15k JPEGs, 3 x 100 training steps; sized for the 480 s budget (an
+    estimate until a GPU run measures it)."""
     import torch
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return Sizes(backbone="resnet50", preset="paper", image_size=224, batch_pairs=64, warmup=10,
@@ -243,17 +254,17 @@ def run_bounded(command, log: Path, timeout: float, cwd: Path = ROOT, grace: flo
 
 
 def stop_group(proc: subprocess.Popen, grace: float) -> None:
-    """SIGTERM the process group that ``proc`` leads, SIGKILL it after ``grace`` seconds."""
+    """SIGTERM the process group that ``proc`` leads; once ``proc`` has exited (or after
+    ``grace`` seconds) SIGKILL whatever is left of the group, workers that outlived it too."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
         try:
             os.killpg(proc.pid, sig)  # the group run_bounded created, nothing else
         except ProcessLookupError:
-            return
+            return  # no process of the group is left
         try:
             proc.wait(timeout=wait)
-            return
         except subprocess.TimeoutExpired:
-            continue
+            pass
 
 
 def child_env(smoke: bool = False) -> dict:
@@ -313,16 +324,27 @@ def machine_facts() -> dict:
     facts = {"python": platform.python_version(), "platform": platform.platform(),
              "torch": torch.__version__, "torchvision": torchvision.__version__,
              "cuda_runtime": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
-             "cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+             "cpu_model": cpu_model(), "cpu_cores": os.cpu_count(),
+             "torch_threads": torch.get_num_threads(),
              "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
              else None, "cuda_available": torch.cuda.is_available(),
-             "i2pa_core": str(Path(i2pa_core.__file__).parent), "git": git_state()}
+             "i2pa_core": str(Path(i2pa_core.__file__).parent), "git": git_state(),
+             "dev_shm_free_mib": None if shm_free() is None else shm_free() / 2**20}
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         facts.update(gpu=torch.cuda.get_device_name(0), gpu_count=torch.cuda.device_count(),
                      gpu_memory_gib=round(props.total_memory / 2**30, 1),
                      gpu_capability=f"{props.major}.{props.minor}", nvidia_smi=nvidia_smi())
     return facts
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next((line.split(":", 1)[1].strip() for line in info
+                         if line.startswith("model name")), "unknown")
+    except OSError:
+        return "unknown"
 
 
 def git_state() -> str:
@@ -367,6 +389,9 @@ def pytest_gpu(ctx: Context) -> dict:
     if code not in (0, 5) or figures["failed"] or figures["errors"]:
         raise CheckFailed(f"{figures['failed']} failed, {figures['errors']} errors (pytest exit "
                           f"{code}): {tail(log, 800)}", figures)
+    if figures["skipped"] and not ctx.smoke:  # they skip only without a CUDA device
+        raise CheckFailed(f"{figures['skipped']} CUDA-marked test(s) skipped on the GPU run: "
+                          f"{tail(log, 800)}", figures)
     return figures
 
 
@@ -399,7 +424,7 @@ def prepare(ctx: Context) -> dict:
     pdips = generate_pdips(platform.posts, PDIPConfig(val_size=s.val_pairs, test_size=0), 0).pairs
     pairs = pd.concat([pdips[pdips["split"] == "val"].head(s.val_pairs),
                        pdips[pdips["split"] == "train"].head(s.train_pairs)], ignore_index=True)
-    simulated = time.perf_counter() - tic
+    sampled = time.perf_counter() - tic
     ctx.data.mkdir(parents=True, exist_ok=True)
     pairs.to_parquet(ctx.data / "pairs.parquet")
     ids = set(pairs["a_post_id"]) | set(pairs["b_post_id"])
@@ -413,7 +438,7 @@ def prepare(ctx: Context) -> dict:
             "n_train": int((pairs["split"] == "train").sum()),
             "n_val": int((pairs["split"] == "val").sum()), "n_images": len(files),
             "image_size": s.image_size, "mean_jpeg_kib": sum(f.stat().st_size for f in files)
-            / max(len(files), 1) / 1024, "simulate_seconds": simulated,
+            / max(len(files), 1) / 1024, "simulate_and_pair_seconds": sampled,
             "render_seconds": rendered, "render_procs": s.render_procs,
             "render_images_per_s": len(files) / rendered}
 
@@ -485,9 +510,10 @@ def gpu_memory(device) -> dict:
             "peak_gpu_reserved_mib": torch.cuda.max_memory_reserved(device) / 2**20}
 
 
-def trainer(ctx: Context, device, backend: str | None = None):
+def trainer(ctx: Context, device, backend: str | None = None, normalize=None):
     """One training step of a fresh scorer with the paper's optimiser (Adam, lr 1e-5 body and
-    1e-4 head, Sec. 4.1) and loss (Eq. 7-9): ``step(batch) -> images in the batch``."""
+    1e-4 head, Sec. 4.1) and loss (Eq. 7-9): ``step(batch) -> images in the batch``.
+    ``normalize``: the preset's ``normalize_batch`` unless given (:func:`device_normalize`)."""
     import torch
 
     from i2pa_core.model.losses import get_loss
@@ -499,7 +525,8 @@ def trainer(ctx: Context, device, backend: str | None = None):
     model = initial_model(cfg, 0).to(device, memory_format=torch.channels_last)
     optimizer, _ = make_optimizer(model, cfg)
     runner = torch.compile(model, backend=backend) if backend else model
-    loss_fn, normalize = get_loss("bce"), make_transform(cfg.preset, train=True).normalize_batch
+    loss_fn = get_loss("bce")
+    normalize = normalize or make_transform(cfg.preset, train=True).normalize_batch
 
     def step(batch: dict) -> int:
         train_step(runner, batch, optimizer, loss_fn, device, device.type == "cuda", normalize)
@@ -538,13 +565,41 @@ def random_batch(ctx: Context, device) -> dict:
     return {"images": images, "first": index, "second": index + pairs, "target": target}
 
 
+def device_normalize(preset: str, device):
+    """``Transform.normalize_batch`` with the ImageNet mean/std made on ``device`` once.
+
+    The package builds them with ``torch.tensor(..., device=x.device)`` on every call: on CUDA
+    two blocking host-to-device copies, each a stream synchronisation, per training step, so
+    the CPU cannot queue a step ahead of the GPU. Same arithmetic, so the same numbers (the
+    tests compare on the CPU); this measures what the synchronisations cost.
+    """
+    import torch
+
+    from i2pa_core.model.presets import IMAGENET_MEAN, IMAGENET_STD, PRESETS
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    scale = PRESETS[preset].normalize
+
+    def normalize(images):
+        x = images.float().div_(255.0)
+        return x.sub_(mean).div_(std) if scale else x
+    return normalize
+
+
 def throughput_model(ctx: Context) -> dict:
-    """(a) The model alone: the same device-resident batch every step."""
+    """(a) The model alone: the same device-resident batch every step; once with the package's
+    normalisation, once with :func:`device_normalize` (no synchronisation per step)."""
     _, device = runtime(ctx)
     s, batch = ctx.sizes, random_batch(ctx, device)
-    timing = timed(trainer(ctx, device), [batch] * (s.warmup + s.model_steps), s.warmup, device)
+    batches = [batch] * (s.warmup + s.model_steps)
+    timing = timed(trainer(ctx, device), batches, s.warmup, device)
+    unsynced = timed(trainer(ctx, device, normalize=device_normalize(s.preset, device)), batches,
+                     s.warmup, device)
     return {"route": "random uint8 tensors already on the device", "backbone": s.backbone,
             "input_px": batch["images"].shape[-1], "batch_pairs": s.batch_pairs, **timing,
+            "normalize": "the package's Transform.normalize_batch",
+            "device_normalize_images_per_s": unsynced["images_per_s"],
+            "device_normalize_speedup": unsynced["images_per_s"] / timing["images_per_s"],
             **run_facts(device), **gpu_memory(device)}
 
 
@@ -579,18 +634,47 @@ def training_pairs(ctx: Context):
     return pair_set(pairs, posts, ctx.data / "render", "train")
 
 
+def shm_free() -> int | None:
+    try:
+        return shutil.disk_usage("/dev/shm").free
+    except OSError:
+        return None
+
+
+def fit_in_shm(workers: int, per_worker: int) -> tuple[int, str | None]:
+    """DataLoader workers whose batches in flight (``per_worker`` bytes each) fit in half of
+    /dev/shm, through which workers hand batches over (containers often mount only 64 MB:
+    a worker then dies of a bus error). Returns (workers, why fewer, or None)."""
+    free = shm_free()
+    if free is None or workers == 0 or workers * per_worker <= free // 2:
+        return workers, None
+    fitted = min(workers, int(free // 2 // per_worker))
+    return fitted, (f"/dev/shm has {free / 2**20:.0f} MiB free: {fitted} DataLoader workers "
+                    f"instead of {workers}")
+
+
+def batch_bytes(ctx: Context, images: int) -> int:
+    """uint8 pixels of ``images`` images at the network's input size."""
+    from i2pa_core.model.presets import PRESETS
+    side = PRESETS[ctx.sizes.preset].crop or ctx.sizes.image_size
+    return images * 3 * side * side
+
+
 def pipeline_loader(dataset, n_pairs: int, ctx: Context, pin: bool):
-    """DataLoader over ``warmup + pipe_steps`` batches of 64 pairs, ``workers`` processes
-    with 4 batches each in flight (the package's own loader settings, Sec. 4.1 batches)."""
+    """(DataLoader over ``warmup + pipe_steps`` batches of 64 pairs with ``workers`` processes
+    and 4 batches each in flight, as the package's loader; the loader facts for the JSON)."""
     from torch.utils.data import DataLoader
 
     from i2pa_core.train.data import PairBatchSampler
     s = ctx.sizes
+    workers, note = fit_in_shm(s.workers, 4 * batch_bytes(ctx, 2 * s.batch_pairs))
     sampler = EpochCycle(PairBatchSampler(n_pairs, s.batch_pairs, seed=0), s.warmup + s.pipe_steps)
     # timeout: a batch lost between processes raises here instead of hanging to the time cap
-    return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=s.workers,
-                      pin_memory=pin, prefetch_factor=4 if s.workers else None,
-                      timeout=LOADER_TIMEOUT_S if s.workers else 0)
+    loader = DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=workers,
+                        pin_memory=pin, prefetch_factor=4 if workers else None,
+                        timeout=LOADER_TIMEOUT_S if workers else 0)
+    facts = {"workers": workers, "prefetch_factor": 4 if workers else None, "pin_memory": pin}
+    return loader, {**facts, "workers_note": note} if note else facts
 
 
 def throughput_cpu_decode(ctx: Context) -> dict:
@@ -601,12 +685,12 @@ def throughput_cpu_decode(ctx: Context) -> dict:
     _, device = runtime(ctx)
     train, s = training_pairs(ctx), ctx.sizes
     dataset = PairBatches(train, make_transform(s.preset, train=True), seed=0)
-    # Workers fork here, before this process initialises CUDA (the model comes next).
-    batches = iter(pipeline_loader(dataset, len(train), ctx, pin=device.type == "cuda"))
+    loader, facts = pipeline_loader(dataset, len(train), ctx, pin=device.type == "cuda")
+    batches = iter(loader)  # workers fork here, before this process initialises CUDA
     timing = timed(trainer(ctx, device), batches, s.warmup, device)
     return {"route": "PIL decode + preset geometry in DataLoader workers (PairBatches)",
-            "workers": s.workers, "pin_memory": device.type == "cuda", "non_blocking": True,
-            "n_train_pairs": len(train), **timing, **run_facts(device), **gpu_memory(device)}
+            **facts, "non_blocking": True, "n_train_pairs": len(train), **timing,
+            **run_facts(device), **gpu_memory(device)}
 
 
 class RawPairBatches:
@@ -688,8 +772,8 @@ def throughput_gpu_decode(ctx: Context) -> dict:
     torch, device = runtime(ctx)
     train, s, preset = training_pairs(ctx), ctx.sizes, PRESETS[ctx.sizes.preset]
     # No pinning: decode_jpeg reads the encoded bytes on the host itself (no copy of ours).
-    batches = iter(pipeline_loader(RawPairBatches(train, seed=0), len(train), ctx, pin=False))
-    step = trainer(ctx, device)
+    loader, facts = pipeline_loader(RawPairBatches(train, seed=0), len(train), ctx, pin=False)
+    batches, step = iter(loader), trainer(ctx, device)
 
     def decode_step(batch: dict) -> int:
         files = split_raw(batch["raw"], batch["ends"])
@@ -702,7 +786,7 @@ def throughput_gpu_decode(ctx: Context) -> dict:
                      f"device={device.type!r}), resize/crop on the device",
             "decode_device": device.type,
             "cuda_decode": "nvjpeg (decode_jpeg device='cuda')" if cuda else NEEDS_CUDA,
-            "workers": s.workers, "n_train_pairs": len(train), **timing, **run_facts(device),
+            **facts, "n_train_pairs": len(train), **timing, **run_facts(device),
             **gpu_memory(device)}
 
 
@@ -727,12 +811,20 @@ def paper_overrides(ctx: Context, pretrained: bool) -> dict:
     """What these runs change in the ``paper`` profile (Sec. 4.1): a few hundred steps instead
     of 30 epochs, no torch.compile (check ``compile`` measures it, so that a compile failure
     cannot hide whether training learns), and in the smoke run the tiny CPU sizes."""
-    s = ctx.sizes
+    from i2pa_core.train.config import PROFILES
+    s, paper = ctx.sizes, PROFILES["paper"]
     over = {"pretrained": pretrained, "epochs": s.epochs, "max_train_pairs": s.train_pairs,
             "max_val_pairs": s.val_pairs, "compile": False}
     if ctx.smoke:
         over.update(backbone=s.backbone, preset=s.preset, batch_pairs=s.batch_pairs,
                     device="cpu", num_workers=1, threads=1, eval_batch=64)
+        return over
+    # training: 4 batches in flight per worker; validation: 2 of eval_batch images
+    per_worker = max(4 * batch_bytes(ctx, 2 * paper["batch_pairs"]),
+                     2 * batch_bytes(ctx, paper["eval_batch"]))
+    workers, note = fit_in_shm(paper["num_workers"], per_worker)
+    if note:  # batches do not depend on the number of workers (train.data)
+        over.update(num_workers=workers)
     return over
 
 
@@ -905,6 +997,8 @@ def headline(records: dict, smoke: bool) -> dict:
     figures["ddp_minus_single_final_loss"] = None if None in (single, ddp) else ddp - single
     figures["ddp_minus_single_note"] = DDP_VS_SINGLE
     figures["compile_speedup"] = number(records, "compile", "speedup")
+    figures["device_normalize_speedup"] = number(records, "throughput_model",
+                                                 "device_normalize_speedup")
     figures["peak_gpu_memory_mib"] = {name: records.get(name, {}).get("peak_gpu_memory_mib")
                                       for name in ("throughput_model", "throughput_cpu_decode",
                                                    "throughput_gpu_decode", "train_paper",

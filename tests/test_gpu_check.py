@@ -94,6 +94,9 @@ def _check_throughput(records, figures):
         assert record["autocast"].startswith(gc.NEEDS_CUDA)
     # 16 pairs of distinct images: 32 per step; a pipeline batch holds at most that many
     assert records["throughput_model"]["images_per_step"] == 2 * gc.SMOKE.batch_pairs
+    model = records["throughput_model"]
+    assert model["device_normalize_speedup"] == pytest.approx(
+        model["device_normalize_images_per_s"] / model["images_per_s"])
     for name in PIPELINES[1:]:
         assert gc.SMOKE.batch_pairs < records[name]["images_per_step"] <= 2 * gc.SMOKE.batch_pairs
     assert records["throughput_gpu_decode"]["cuda_decode"] == gc.NEEDS_CUDA
@@ -237,6 +240,18 @@ def test_headline_figures_from_hand_made_records():
     assert figures["compile_speedup"] == 1.25
 
 
+def test_dataloader_workers_are_cut_to_what_dev_shm_holds(monkeypatch):
+    batch = 128 * 3 * 224 * 224  # 64 pairs at 224 px, uint8: 18.4 MiB
+    monkeypatch.setattr(gc, "shm_free", lambda: 64 * 2**20)  # a container's default
+    assert gc.fit_in_shm(14, 4 * batch) == (0, "/dev/shm has 64 MiB free: 0 DataLoader "
+                                               "workers instead of 14")
+    assert gc.fit_in_shm(8, 2**20) == (8, None)  # 8 MiB in flight, 32 MiB allowed
+    monkeypatch.setattr(gc, "shm_free", lambda: 1024 * 2**20)
+    assert gc.fit_in_shm(14, 4 * batch)[0] == 6  # 512 MiB // 73.5 MiB
+    monkeypatch.setattr(gc, "shm_free", lambda: None)  # no /dev/shm: nothing to fit
+    assert gc.fit_in_shm(14, 4 * batch) == (14, None)
+
+
 def test_epoch_cycle_runs_over_epochs_for_the_steps_asked():
     sampler = PairBatchSampler(10, 4, seed=0)  # 3 batches per epoch: 4 + 4 + 2 pairs
     items = list(gc.EpochCycle(sampler, 5))
@@ -259,6 +274,14 @@ def test_raw_batches_carry_the_bytes_and_labels_of_pair_batches(tmp_path):
         assert torch.equal(raw[key], decoded[key]), key
     files = gc.split_raw(raw["raw"], raw["ends"])
     assert [bytes(f.numpy()) for f in files] == [Path(p).read_bytes() for p in paths]
+
+
+@pytest.mark.parametrize("preset", ["paper", "official", "synthetic"])
+def test_device_normalize_gives_the_numbers_of_the_package(preset):
+    images = torch.randint(0, 256, (4, 3, 9, 7), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
+    expected = make_transform(preset, train=True).normalize_batch(images)
+    assert torch.equal(gc.device_normalize(preset, torch.device("cpu"))(images), expected)
 
 
 def test_device_geometry_follows_the_preset():
