@@ -41,7 +41,7 @@ def _register_simulate(verbs) -> None:
 
 
 def _run_pairs(args) -> int:
-    from i2pa_core.io.files import write_parquet
+    from i2pa_core.io.pair_list import write_pairs_table
     from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, read_i2pa_list
     from i2pa_core.io.posts import read_posts
 
@@ -49,14 +49,14 @@ def _run_pairs(args) -> int:
         if args.posts:
             raise UserError("give either POSTS or --from-i2pa, not both")
         pairs = read_i2pa_list(args.from_i2pa)
-        write_parquet(args.out, pairs)
+        write_pairs_table(args.out, pairs)
         print(f"read {len(pairs):,} released pairs -> {args.out}")
         return 0
     if not args.posts:
         raise UserError("give a posts table (POSTS) or --from-i2pa LIST.csv")
     cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules"), "pairs.rules")
     result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
-    write_parquet(args.out, result.pairs)
+    write_pairs_table(args.out, result.pairs)
     if args.funnel:
         from i2pa_core.io.files import write_text
         write_text(args.funnel, result.funnel.to_csv(index=False))
