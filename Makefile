@@ -13,7 +13,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed
+# Offline `dvc plots show`: DVC's page with the Vega libraries inlined (from npm, once).
+.dvc/plots/offline.html: scripts/vendor_vega
+	scripts/vendor_vega
+
+setup: $(VENV)/.installed .dvc/plots/offline.html
 
 ## Set up and regenerate every result, figure and table on the embedded default data.
 reproduce: setup

@@ -32,7 +32,8 @@ from i2pa_core import paths
 from IPython.display import Image
 from i2pa_core.io.files import write_json, write_parquet
 from i2pa_core.plots.style import save_figure
-from i2pa_core.train.results import add_score_reference, split_scores, train_metrics
+from i2pa_core.train.results import (add_score_reference, split_scores, train_metrics,
+                                     training_input_size)
 from i2pa_core.plots.style import SIMULATED_NOTE
 from i2pa_core.io.tables import pipeline_tables
 from i2pa_core.train.loop import train_model
@@ -61,7 +62,8 @@ Image("figures/training_curves.png")
 # %%
 val_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "val")
 reference = add_score_reference(result.best_checkpoint_path, val_scores,
-                                "validation images of the simulated platform")
+                                "validation images of the simulated platform",
+                                training_input_size(pdips, posts, image_root))
 test_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "test")
 write_parquet(f"{out_dir}/test_scores.parquet", test_scores)
 metrics = train_metrics(pdips, test_scores, truth, result, reference)

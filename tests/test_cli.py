@@ -58,3 +58,29 @@ def test_pairs_from_released_list(tmp_path):
     assert main(["pairs", "--from-i2pa", str(listing), "--out", str(tmp_path / "p.parquet")]) == 0
     pairs = pd.read_parquet(tmp_path / "p.parquet")
     assert pairs.loc[0, "a_post_id"] == "7s0kDUqUCW" and pairs.loc[0, "b_post_id"] == "BArs5gvFY7q"
+
+
+def test_version_and_examples_on_their_own_lines(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"i2pa {version('i2pa')}"
+    with pytest.raises(SystemExit):
+        main(["score", "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    assert "examples: i2pa score photos/ --format csv > scores.csv" in lines
+    assert "          i2pa score a.jpg b.png --weights model-resnet50.pth --preset official" in \
+        lines
+
+
+def test_pairs_out_honours_the_extension(tmp_path, capsys):
+    listing = tmp_path / "list.csv"
+    listing.write_text("Low_popularity,High_popularity\nBArs5gvFY7q,7s0kDUqUCW\n")
+    assert main(["pairs", "--from-i2pa", str(listing), "--out", str(tmp_path / "p.csv")]) == 0
+    assert (tmp_path / "p.csv").read_text().startswith("a_post_id,b_post_id,")
+    assert main(["pairs", "--from-i2pa", str(listing), "--out", str(tmp_path / "p.parquet")]) == 0
+    assert pd.read_parquet(tmp_path / "p.parquet")["a_post_id"].tolist() == ["7s0kDUqUCW"]
+    assert main(["pairs", "--from-i2pa", str(listing), "--out", str(tmp_path / "p.txt")]) == 2
+    assert "p.txt: a pairs table is written as .parquet or .csv" in capsys.readouterr().err
+    assert not (tmp_path / "p.txt").exists()

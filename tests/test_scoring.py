@@ -2,6 +2,7 @@
 scale by hand values, every bad input reported without a traceback, exit codes 0 / 0 + warning / 2.
 """
 
+import hashlib
 import io
 import json
 import math
@@ -75,7 +76,12 @@ def test_official_preset_scores_exactly_as_the_authors_script(cli, authors, caps
     assert sorted(got["path"]) == sorted(expected)
     for path, score in zip(got["path"], got["score"]):
         assert score == pytest.approx(expected[path], abs=1e-5)
-    assert f"weights {weights} (resnet50, preset official)" in captured.err
+    assert f"weights {weights} (sha256 " in captured.err and "resnet50, preset official)" in \
+        captured.err
+    # Every row says which model made it: the weights file (resolved) and its sha256.
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert set(got["weights_sha256"]) == {digest} and set(got["preset"]) == {"official"}
+    assert set(got["weights"]) == {str(weights.resolve())} and set(got["backbone"]) == {"resnet50"}
 
 
 def test_rank_lists_the_best_first(cli, authors, capsys):
@@ -83,8 +89,10 @@ def test_rank_lists_the_best_first(cli, authors, capsys):
     best = sorted(expected, key=expected.get, reverse=True)
     assert cli(["rank", str(photos), "--top", "2", "--weights", str(weights), "--format",
                 "json", "--quiet"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)
+    rows = out["rows"]
     assert [r["rank"] for r in rows] == [1, 2] and [r["path"] for r in rows] == best[:2]
+    assert out["model"]["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
 
 
 def test_checkpoint_preset_is_the_default(authors, capsys, cli):
@@ -222,7 +230,7 @@ def test_cmyk_and_16_bit_images_are_scored(cli, tiny, tmp_path, capsys):
     Image.fromarray(np.full((16, 16), 40000, np.uint16)).save(tmp_path / "deep.png")
     assert cli(["score", str(tmp_path), "--weights", str(tiny), "--format", "json"]) == 0
     captured = capsys.readouterr()
-    rows = json.loads(captured.out)
+    rows = json.loads(captured.out)["rows"]
     assert len(rows) == 2 and all(r["error"] == "" for r in rows)
     assert "skipped" not in captured.err and "warning" not in captured.err
 
@@ -253,7 +261,8 @@ def test_dotdot_shortcode_never_reads_outside_the_image_folder(cli, tiny, tmp_pa
     assert cli(["eval-pairs", str(table), "--images", str(images), "--weights", str(tiny),
                 "--quiet", "--out", str(tmp_path / "m.json")]) == 0
     captured = capsys.readouterr()
-    assert "skipped ../outside (../outside): post id '../outside' is not a shortcode" in captured.err
+    assert ("skipped 1 unsafe image (first: ../outside: post id '../outside' is not a "
+            "shortcode") in captured.err
     assert "warning: 1 of 2 pairs skipped" in captured.err and "Traceback" not in captured.err
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert (metrics["n"], metrics["unsafe"], metrics["missing"]) == (1, 1, 0)
@@ -273,7 +282,10 @@ def test_eval_pairs_on_the_released_list_format(cli, tiny, tmp_path, capsys):
                 "--weights", str(tiny), "--quiet"]) == 0
     captured = capsys.readouterr()
     assert "n = 1 of 2 pairs" in captured.out and "missing 2" in captured.out
-    assert "skipped missing1" in captured.err and "skipped gone2" in captured.err
+    # One line per kind of problem, with the count and the first one, not one per image.
+    # (ids in order A then B: gone2, the High_popularity of row 2, comes first)
+    assert "skipped 2 missing images (first: gone2: " in captured.err
+    assert "missing1" not in captured.err
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -44,7 +44,7 @@ ENGINE_KEYS = ("engine", "scheduler", "workers", "partitions")
 
 
 def _run_pairs(args) -> int:
-    from i2pa_core.io.files import write_parquet
+    from i2pa_core.io.pair_list import write_pairs_table
     from i2pa_core.pdip.config import EngineConfig
     from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, read_i2pa_list
     from i2pa_core.io.posts import read_posts
@@ -53,7 +53,7 @@ def _run_pairs(args) -> int:
         if args.posts:
             raise UserError("give either POSTS or --from-i2pa, not both")
         pairs = read_i2pa_list(args.from_i2pa)
-        write_parquet(args.out, pairs)
+        write_pairs_table(args.out, pairs)
         print(f"read {len(pairs):,} released pairs -> {args.out}")
         return 0
     if not args.posts:
@@ -77,7 +77,7 @@ def _run_pairs(args) -> int:
             raise UserError(str(exc)) from None
     else:
         result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
-    write_parquet(args.out, result.pairs)  # atomic: a failed run above leaves no table
+    write_pairs_table(args.out, result.pairs)  # atomic: a failed run above leaves no table
     if args.funnel:
         from i2pa_core.io.files import write_text
         write_text(args.funnel, result.funnel.to_csv(index=False))

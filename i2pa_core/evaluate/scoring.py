@@ -112,7 +112,7 @@ def _score_chunk(chunk, model, transform, reference, max_pixels, device):
                 reason = f"preprocessing failed ({type(exc).__name__}: {exc})"
         if reason is not None:
             errors[i] = reason
-    scores = _forward_by_shape(model, tensors, transform, device)
+    scores = _forward_by_shape(model, tensors, transform, device, errors)
     for i, (path, _) in enumerate(chunk):
         if i in errors:
             yield ScoredImage(str(path), float("nan"), float("nan"), errors[i])
@@ -120,16 +120,27 @@ def _score_chunk(chunk, model, transform, reference, max_pixels, device):
             yield ScoredImage(str(path), scores[i], float(reference.to_100(scores[i])), "")
 
 
-def _forward_by_shape(model, tensors: dict, transform: Transform, device: str) -> dict:
-    """Score uint8 tensors, stacking those of equal shape (presets without a fixed size)."""
+def _forward_by_shape(model, tensors: dict, transform: Transform, device: str,
+                      errors: dict) -> dict:
+    """Score uint8 tensors, stacking those of equal shape (presets without a fixed size).
+
+    A shape the network cannot take (an image smaller than its pooling stack, say) is an error
+    of those images, recorded in ``errors``; it never ends the run.
+    """
     groups: dict[tuple, list[int]] = {}
     for i, tensor in tensors.items():
         groups.setdefault(tuple(tensor.shape), []).append(i)
     scores = {}
-    for indices in groups.values():
+    for shape, indices in groups.items():
         stacked = torch.stack([tensors[i] for i in indices])  # (B, 3, H, W) uint8
-        scores.update(zip(indices, forward_scores(model, stacked, transform,
-                                                  torch.device(device)).tolist()))
+        try:
+            out = forward_scores(model, stacked, transform, torch.device(device)).tolist()
+        except RuntimeError as exc:
+            why = str(exc).splitlines()[0]
+            errors.update({i: f"the model cannot score a {shape[2]}x{shape[1]} px input "
+                              f"({why})" for i in indices})
+            continue
+        scores.update(zip(indices, out))
     return scores
 
 

@@ -87,3 +87,24 @@ def read_pairs(path: Path, split: str | None = None) -> pd.DataFrame:
             raise PairListError(f"{path}: --split {split} given but the table has no split column")
         pairs = pairs[pairs["split"] == split]
     return pairs
+
+
+PAIR_TABLE_SUFFIXES = (".parquet", ".csv")
+
+
+def write_pairs_table(path: str | os.PathLike, pairs: pd.DataFrame) -> Path:
+    """Write a pairs table in the format its extension names (.parquet or .csv), atomically.
+
+    Raises:
+        PairListError: another extension (nothing is written).
+    """
+    from i2pa_core.io.files import write_parquet, write_text
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in PAIR_TABLE_SUFFIXES:
+        raise PairListError(f"{path}: a pairs table is written as .parquet or .csv, not "
+                            f"{suffix or 'a file without extension'!r}")
+    if suffix == ".csv":
+        return write_text(path, pairs.to_csv(index=False))
+    return write_parquet(path, pairs)

@@ -40,12 +40,17 @@ def test_metrics(pairs: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame 
     return out
 
 
-def add_score_reference(checkpoint: str | os.PathLike, scores: pd.DataFrame, source: str) -> dict:
-    """Store the Gaussian fit of ``scores`` as the checkpoint's 0-100 reference (atomically)."""
+def add_score_reference(checkpoint: str | os.PathLike, scores: pd.DataFrame, source: str,
+                        input_size: tuple[int, int] | None = None) -> dict:
+    """Store the Gaussian fit of ``scores`` as the checkpoint's 0-100 reference (atomically),
+    and ``input_size`` (H, W) of the images the model was trained on, which scoring other
+    photos with the ``synthetic`` preset resizes to."""
     state = load_checkpoint(checkpoint)
     reference = {"mean": float(scores["score"].mean()), "std": float(scores["score"].std(ddof=0)),
                  "source": source}
     state["meta"]["score_reference"] = reference
+    if input_size is not None:
+        state["meta"]["input_size"] = [int(input_size[0]), int(input_size[1])]
     save_checkpoint(checkpoint, state)
     return reference
 
@@ -57,3 +62,13 @@ def train_metrics(pairs: pd.DataFrame, test_scores: pd.DataFrame, truth: pd.Data
     checkpoint."""
     return {**test_metrics(pairs, test_scores, truth), "best_epoch": result.best_epoch + 1,
             "best_val_accuracy": 100 * result.best_val_accuracy, "score_reference": reference}
+
+
+def training_input_size(pairs: pd.DataFrame, posts: pd.DataFrame,
+                        image_root: str | os.PathLike) -> tuple[int, int]:
+    """(H, W) of the first training image, the size the ``synthetic`` preset trains at."""
+    from PIL import Image
+
+    first = pairs.loc[pairs["split"] == "train", "a_post_id"].iloc[0]
+    with Image.open(image_paths(posts, image_root, [first])[0]) as image:
+        return image.size[1], image.size[0]
