@@ -303,7 +303,10 @@ def test_bad_arguments_exit_2(cli, tiny, tmp_path, capsys, extra, message):
 
 
 def test_missing_default_weights_say_how_to_get_them(cli, tmp_path, monkeypatch, capsys):
+    from i2pa_core.cli import weights
+
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(weights, "DEFAULT_WEIGHTS", tmp_path / "models" / "train" / "best.pt")
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
     assert cli(["score", "a.png"]) == 2
     err = capsys.readouterr().err
