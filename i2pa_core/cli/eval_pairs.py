@@ -6,16 +6,14 @@ one line per kind of problem with a count and the first example; ``--problems`` 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from i2pa_core.cli.common import UserError
-from i2pa_core.cli.weights import add_model_options, device, load_model, stderr_note
+from i2pa_core.cli.weights import (add_model_options, device, image_progress, load_model,
+                                   stderr_note)
 
 
 def _run_eval_pairs(args) -> int:
-    from tqdm import tqdm
-
     from i2pa_core.evaluate.scoring import evaluate_pairs
     from i2pa_core.io.files import write_json, write_text
     from i2pa_core.io.pair_list import read_pairs
@@ -30,8 +28,7 @@ def _run_eval_pairs(args) -> int:
         raise UserError(f"{args.images}: not a folder")
     image_paths = read_image_column(args.posts)
     loaded = load_model(args, note)
-    bar = tqdm(unit="img", file=sys.stderr, disable=args.quiet, desc=args.verb,
-               dynamic_ncols=True)
+    bar = image_progress(None, args)
 
     def advance(_module, inputs, _output):  # a forward hook must return None
         bar.update(len(inputs[0]))

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from i2pa_core.cli.common import UserError
-from i2pa_core.cli.weights import add_model_options, device, load_model, stderr_note
+from i2pa_core.cli.weights import (add_model_options, device, image_progress, load_model,
+                                   stderr_note)
 
 FORMATS = ("table", "csv", "json")
 MODEL_COLUMNS = ("backbone", "preset", "weights", "weights_sha256")
@@ -24,13 +25,6 @@ _RESCALE = ("score_100 = 100 * Phi((score - mean) / std), the percentile under a
 
 def _note(args, text: str) -> None:
     stderr_note(args.verb)(text)
-
-
-def _progress(items, args, total=None):
-    from tqdm import tqdm
-
-    return tqdm(items, total=total, unit="img", file=sys.stderr, disable=args.quiet,
-                desc=args.verb, dynamic_ncols=True)
 
 
 def _finish(args, n_ok: int, n_skipped: int, what: str = "files") -> int:
@@ -89,7 +83,7 @@ def _scored_rows(args, inputs):
     from i2pa_core.evaluate.scoring import iter_scores
 
     loaded = load_model(args, stderr_note(args.verb))
-    items = _progress(iter_image_files(inputs), args)
+    items = image_progress(iter_image_files(inputs), args)
     return loaded, iter_scores(items, loaded.model, loaded.transform, args.batch,
                                loaded.reference, args.max_pixels, device(args))
 

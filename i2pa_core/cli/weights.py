@@ -132,3 +132,12 @@ def stderr_note(verb: str):
     from tqdm import tqdm
 
     return lambda text: tqdm.write(f"i2pa {verb}: {text}", file=sys.stderr)
+
+
+def image_progress(items, args):
+    """The progress bar of the image verbs on stderr (off with --quiet); ``items`` None gives a
+    bar advanced by hand."""
+    from tqdm import tqdm
+
+    return tqdm(items, unit="img", file=sys.stderr, disable=args.quiet, desc=args.verb,
+                dynamic_ncols=True)

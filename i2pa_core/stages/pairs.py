@@ -14,7 +14,6 @@ from i2pa_core import paths
 from i2pa_core.pdip.config import Engine, EngineConfig
 from i2pa_core.pdip.sampler import PDIPConfig, PDIPResult, generate_pdips
 
-PDIPS_PATH = paths.PAIRS  # the pairs stage's output, read by the later stages
 
 
 @dataclass(frozen=True)
