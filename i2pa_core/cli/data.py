@@ -46,8 +46,9 @@ ENGINE_KEYS = ("engine", "scheduler", "workers", "partitions")
 def _run_pairs(args) -> int:
     from i2pa_core.io.pair_list import write_pairs_table
     from i2pa_core.pdip.config import EngineConfig
-    from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips, read_i2pa_list
-    from i2pa_core.io.posts import read_posts
+    from i2pa_core.pdip.dask_engine import DaskEngineError
+    from i2pa_core.pdip.engines import generate_on_engine
+    from i2pa_core.pdip.sampler import PDIPConfig, read_i2pa_list
 
     if args.from_i2pa:
         if args.posts:
@@ -61,22 +62,13 @@ def _run_pairs(args) -> int:
     cfg = from_mapping(PDIPConfig, config_section(args, "pairs.rules", skip=ENGINE_KEYS),
                        "pairs.rules")
     engine = from_mapping(EngineConfig, config_section(args, "pairs", only=ENGINE_KEYS), "pairs")
-    if engine.engine == "dask":
-        from i2pa_core.pdip.dask_engine import DaskEngineError, generate_pdips_dask
-        try:
-            result = generate_pdips_dask(args.posts, cfg, resolve_seed(args), engine,
-                                         progress=not args.quiet)
-        except (DaskEngineError, ValueError) as exc:
-            raise UserError(str(exc)) from None
-    elif engine.engine == "streaming":
-        from i2pa_core.pdip.streaming import generate_pdips_parquet
-        try:
-            result = generate_pdips_parquet(args.posts, cfg, resolve_seed(args),
-                                            partitions=engine.partitions)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-    else:
-        result = generate_pdips(read_posts(args.posts), cfg, resolve_seed(args))
+    try:
+        result = generate_on_engine(args.posts, cfg, resolve_seed(args), engine,
+                                    progress=not args.quiet)
+    except (DaskEngineError, ValueError) as exc:
+        if engine.engine == "inprocess":  # its errors are named by main, as before
+            raise
+        raise UserError(str(exc)) from None
     write_pairs_table(args.out, result.pairs)  # atomic: a failed run above leaves no table
     if args.funnel:
         from i2pa_core.io.files import write_text

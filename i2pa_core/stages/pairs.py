@@ -12,6 +12,7 @@ import pandas as pd
 
 from i2pa_core import paths
 from i2pa_core.pdip.config import Engine, EngineConfig
+from i2pa_core.pdip.engines import generate_on_engine
 from i2pa_core.pdip.sampler import PDIPConfig, PDIPResult, generate_pdips
 
 
@@ -61,15 +62,8 @@ def stage_pdips(stage: PairsStage, posts: pd.DataFrame, seed: int, progress: boo
     ``streaming`` and ``dask`` read ``stage.posts`` again (it must be Parquet), ``dask`` on the
     cluster or on ``client``, an open ``distributed.Client``, when one is given.
     """
-    if stage.engine == "streaming":
-        from i2pa_core.pdip.streaming import generate_pdips_parquet
-        return generate_pdips_parquet(stage.posts, stage.rules, seed,
-                                      partitions=stage.partitions)
-    if stage.engine == "dask":
-        from i2pa_core.pdip.dask_engine import generate_pdips_dask
-        return generate_pdips_dask(stage.posts, stage.rules, seed, stage.engine_config,
-                                   client=client, progress=progress)
-    return generate_pdips(posts, stage.rules, seed)
+    return generate_on_engine(stage.posts, stage.rules, seed, stage.engine_config, posts,
+                              progress, client)
 
 
 def matching_policy_counts(posts: pd.DataFrame, cfg: PDIPConfig, seed: int) -> pd.DataFrame:
