@@ -24,6 +24,11 @@ class ConfigError(ValueError):
     """A parameter file or section that does not match its dataclass."""
 
 
+class NoPairsError(ValueError):
+    """No PDIPs (or no training pairs) where a stage needs some: a user error that names the
+    params to relax."""
+
+
 def load_params(path: str | os.PathLike = "params.yaml") -> dict[str, Any]:
     """Read ``params.yaml`` into a plain dict; a missing or malformed file is a ConfigError."""
     path = Path(path)

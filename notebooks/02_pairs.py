@@ -19,11 +19,13 @@
 # Two posts of the same user, old enough, uploaded within ten days, with short captions and
 # identical hashtags and @ mentions, whose like counts differ so much that
 # `P(Q_A >= Q_B | S_A, S_B) = Phi((S_A - S_B) / (sqrt(2) sigma)) >= T` (Eq. 6). Each image takes
-# part in at most one pair. On the default input (the **simulated platform**) the hidden
-# intrinsic score is known, so we also measure how often a PDIP label is right.
+# part in at most one pair. On the simulated platform (the default input, `data.source`) the
+# hidden intrinsic score is known, so we also measure how often a PDIP label is right; a crawl
+# has no such ground truth. The data source is printed below and named in every caption.
 
 # %% tags=["parameters"]
 base = {"seed": 0}
+data = {}
 pairs = {}
 out_dir = "data/pairs"
 
@@ -32,27 +34,30 @@ from IPython.display import Image, Markdown
 from i2pa_core.io.files import write_json, write_parquet, write_table
 from i2pa_core.pdip.precision import label_precision
 from i2pa_core.pdip.report import display_table1, plot_funnel, plot_pdip_distributions, table1
-from i2pa_core.pdip.sweep import (label_precision_table, pdip_count_grid, plot_label_precision,
-                                   plot_pdip_grid)
+from i2pa_core.pdip.sweep import pdip_count_grid, plot_pdip_grid
 from i2pa_core.plots.style import save_figure
 from i2pa_core.io.posts import read_posts
+from i2pa_core.io.source import DataSource, data_config
 from i2pa_core.config import from_mapping
-from i2pa_core.plots.style import SIMULATED_NOTE
 from i2pa_core.io.tables import read_truth
-from i2pa_core.stages.pairs import PairsStage, matching_policy_counts, pairs_metrics, stage_pdips
+from i2pa_core.stages.pairs import (PairsStage, matching_policy_counts, pairs_metrics, stage_pdips,
+                                    write_label_precision)
 
 stage = from_mapping(PairsStage, pairs, "pairs")
+source_cfg = data_config(data)
 seed = base["seed"]
-posts = read_posts(stage.posts)
-truth = read_truth(stage.truth)
-note = SIMULATED_NOTE if truth is not None else f"Data: {stage.posts}."
+posts = read_posts(source_cfg.posts)
+truth = read_truth(source_cfg.truth_path)
+source = DataSource.of(source_cfg, len(posts))
+note = source.note
+print(note)
 stage.rules
 
 # %% [markdown]
 # ## The PDIP database and its filter funnel
 
 # %%
-result = stage_pdips(stage, posts, seed)  # pairs.engine: inprocess or dask, the same table
+result = stage_pdips(stage, source_cfg.posts, posts, seed)  # pairs.engine: the same table
 write_parquet(f"{out_dir}/pairs.parquet", result.pairs)
 write_table("figures/pdip_funnel", result.funnel,
             f"PDIP filter funnel: posts and candidate pairs removed by each rule. {note}")
@@ -86,26 +91,22 @@ policies
 # %% [markdown]
 # ## Beyond the paper: the T x sigma sweep and label precision
 # Label precision is the share of PDIPs whose order agrees with the hidden intrinsic score
-# (95 % Wilson intervals). It needs the ground truth, so it runs on simulated data only.
+# (95 % Wilson intervals). It needs the ground truth: on a crawl the table and the figure say
+# "not available".
 
 # %%
 grid = pdip_count_grid(posts, stage.sweep_thresholds, stage.sweep_sigmas, stage.rules, seed,
                        truth=truth)
-write_table("figures/pdip_grid", grid, f"Number of PDIPs (and label precision) over T and sigma. {note}")
+write_table("figures/pdip_grid", grid, "Number of PDIPs " + ("(and label precision) " if truth is not None else "")
+            + f"over T and sigma. {note}")
 save_figure(plot_pdip_grid(grid), "figures/pdip_grid", caption=note)
 Image("figures/pdip_grid.png")
 
 # %%
 precision = label_precision(result.pairs, truth) if truth is not None else None
-if truth is not None:
-    table = label_precision_table(posts, truth, stage.rules, seed, stage.cross_user_sample,
-                                  stage.ablation_threshold)
-    write_table("figures/label_precision", table,
-                f"Label precision of PDIPs, one-rule ablations and naive pairings. {note}")
-    save_figure(plot_label_precision(table), "figures/label_precision", caption=note)
-    display(table)
+write_label_precision(posts, truth, stage, seed, note)
 
 # %%
-metrics = pairs_metrics(result, precision)
+metrics = {**pairs_metrics(result, precision), **source.as_metrics()}
 write_json("results/pairs/metrics.json", metrics)
 metrics

@@ -18,19 +18,20 @@
 #
 # Every later stage reads images of posts that are in a PDIP, and only those; this stage renders
 # them from the ground truth of the **simulated platform** (the same pixels a full render gives).
+# On a crawl (`data.source: posts`) the images are your own and this stage is skipped.
 
 # %% tags=["parameters"]
-pairs = {}
+data = {}
 render = {}
 out_dir = "data/render"
 
 # %%
 from i2pa_core.config import from_mapping
-from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.io.tables import load_inputs
 from i2pa_core.simulate.pair_images import RenderConfig, render_pair_images
 
 cfg = from_mapping(RenderConfig, render, "render")
-pdips, posts, truth = pipeline_tables(pairs)
+pdips, posts, truth = load_inputs(data, problems_path=None)  # the images are checked next
 
 # %%
 folder = render_pair_images(posts, truth, pdips, out_dir, cfg.image_size, cfg.cast_strength)

@@ -19,31 +19,32 @@
 # Shared-weight scorer f, O_AB = f(A) - f(B), binary cross-entropy on O (Eq. 7-9), Adam with
 # L2 1e-4, the learning rate decayed by 0.95 per epoch, 64 pairs per batch, validation accuracy
 # every epoch and the best epoch kept. The CPU default is a small CNN on the 64 px images of the
-# **simulated platform**; the paper profile (pretrained ResNet-50) is documented in the README.
+# simulated platform (the default `data.source`; on a crawl `preset: auto` brings every photo to
+# 64 px); the paper profile (pretrained ResNet-50) is documented in the README.
 
 # %% tags=["parameters"]
 base = {"seed": 0}
-pairs = {}
+data = {}
 train = {}
 out_dir = "models/train"
 
 # %%
-from i2pa_core import paths
 from IPython.display import Image
 from i2pa_core.io.files import write_json, write_parquet
 from i2pa_core.plots.style import save_figure
 from i2pa_core.train.results import (add_score_reference, split_scores, train_metrics,
                                      training_input_size)
-from i2pa_core.plots.style import SIMULATED_NOTE
-from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.io.tables import load_inputs
 from i2pa_core.train.loop import train_model
-from i2pa_core.train.config import train_config
+from i2pa_core.train.config import for_source, train_config
 from i2pa_core.train.validation import plot_training_curves
 
-cfg = train_config(train)
 seed = base["seed"]
-pdips, posts, truth = pipeline_tables(pairs)
-image_root = paths.RENDER  # the PDIP images (stage render)
+inputs = load_inputs(data)  # the PDIPs whose images passed the images stage
+pdips, posts, truth = inputs
+image_root, source = inputs.image_root, inputs.source  # data.image_root: the PDIP images
+cfg = for_source(train_config(train), source.synthetic)  # preset auto: by the data source
+print(source.note)
 cfg
 
 # %%
@@ -51,7 +52,7 @@ result = train_model(cfg, pdips, posts, image_root, out_dir, seed, progress=Fals
 result.history
 
 # %%
-save_figure(plot_training_curves(result.history), "figures/training_curves", caption=SIMULATED_NOTE)
+save_figure(plot_training_curves(result.history), "figures/training_curves", caption=source.note)
 Image("figures/training_curves.png")
 
 # %% [markdown]
@@ -62,10 +63,12 @@ Image("figures/training_curves.png")
 # %%
 val_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "val")
 reference = add_score_reference(result.best_checkpoint_path, val_scores,
-                                "validation images of the simulated platform",
-                                training_input_size(pdips, posts, image_root))
+                                f"validation images of {source.short}",
+                                training_input_size(pdips, posts, image_root, cfg.preset),
+                                source.label)
 test_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "test")
 write_parquet(f"{out_dir}/test_scores.parquet", test_scores)
-metrics = train_metrics(pdips, test_scores, truth, result, reference)
+metrics = {**train_metrics(pdips, test_scores, truth, result, reference), **source.as_metrics(),
+           "pdips_left_out_bad_image": inputs.n_dropped}
 write_json("results/train/metrics.json", metrics)
 metrics

@@ -24,13 +24,12 @@
 
 # %% tags=["parameters"]
 base = {"seed": 0}
-pairs = {}
+data = {}
 human = {}
 out_dir = "data/human"
 model_scores_path = "models/train/test_scores.parquet"
 
 # %%
-from i2pa_core import paths
 import pandas as pd
 from IPython.display import Image
 from i2pa_core.human.analysis import (accuracy_by_p, final_answers, fig9_selection, group_tests,
@@ -41,17 +40,19 @@ from i2pa_core.io.files import write_json, write_table
 from i2pa_core.plots.style import save_figure
 from i2pa_core.config import from_mapping
 from i2pa_core.stages.human import HumanStage, collect_answers, human_metrics
-from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.io.tables import load_inputs
 
 stage = from_mapping(HumanStage, human, "human")
 seed = base["seed"]
-pdips, posts, truth = pipeline_tables(pairs)
+inputs = load_inputs(data)  # the PDIPs whose images passed the images stage
+pdips, posts, truth = inputs
 plan = make_plan(pdips, posts, stage.plan, seed)
 write_plan(f"{out_dir}/plan.json", plan)
 stage.plan
 
 # %%
-responses, subjects, note = collect_answers(stage, plan, truth, seed, out_dir)
+responses, subjects, note = collect_answers(stage, inputs.data, inputs.source, plan, truth, seed,
+                                            out_dir)
 answers = final_answers(responses, plan)
 note
 
@@ -79,7 +80,7 @@ versus
 # ## Fig. 9: pairs in four groups, and accuracy as a function of P
 
 # %%
-save_figure(fig9_examples(fig9_selection(table), plan, paths.RENDER, note),
+save_figure(fig9_examples(fig9_selection(table), plan, inputs.image_root, note),
             "figures/fig9_human_vs_model")
 save_figure(accuracy_by_p_figure(accuracy_by_p(table, stage.p_edges), note),
             "figures/human_accuracy_by_p")
@@ -87,6 +88,7 @@ Image("figures/fig9_human_vs_model.png")
 
 # %%
 single = subject_accuracy(answers)
-metrics = human_metrics(table, versus, single, simulated_panel=stage.responses is None)
+metrics = {**human_metrics(table, versus, single, simulated_panel=inputs.data.responses is None),
+           **inputs.source.as_metrics()}
 write_json("results/human/metrics.json", metrics)
 metrics

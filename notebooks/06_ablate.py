@@ -25,7 +25,7 @@
 
 # %% tags=["parameters"]
 base = {"seed": 0}
-pairs = {}
+data = {}
 train = {}
 ablate = {}
 run = "noise_00"
@@ -37,16 +37,19 @@ import tempfile
 from i2pa_core.io.files import write_json
 from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config
 from i2pa_core.train.budget import sample_test_pairs
-from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.io.tables import load_inputs
+from i2pa_core.train.config import for_source
 from i2pa_core.train.results import split_scores, test_metrics
 from i2pa_core.train.loop import train_model
 
 stage = ablate_stage(ablate)
-cfg = run_train_config(train, stage, run)
+inputs = load_inputs(data)  # the PDIPs whose images passed the images stage
+pdips, posts, truth = inputs
+image_root, source = inputs.image_root, inputs.source  # data.image_root: the PDIP images
+cfg = for_source(run_train_config(train, stage, run), source.synthetic)
 spec, budget = stage.runs[run], stage.budgets[stage.runs[run].budget]
 seed = base["seed"]
-pdips, posts, truth = pipeline_tables(pairs)
-image_root = paths.RENDER  # the PDIP images (stage render)
+print(source.note)
 cfg
 
 # %% [markdown]
@@ -62,7 +65,7 @@ result.history
 test = sample_test_pairs(pdips, budget.test_pairs, seed)
 scores = split_scores(result.model, test, posts, image_root, cfg.preset, "test")
 accuracy = test_metrics(test, scores, truth)
-metrics = run_record(run, spec, budget, cfg, int((pdips["split"] == "train").sum()), accuracy,
-                     result.best_epoch, result.best_val_accuracy)
+metrics = {**run_record(run, spec, budget, cfg, int((pdips["split"] == "train").sum()), accuracy,
+                        result.best_epoch, result.best_val_accuracy), **source.as_metrics()}
 write_json(f"{paths.ABLATE_RESULTS}/{run}/metrics.json", metrics)
 {k: v for k, v in metrics.items() if k != "config"}

@@ -33,13 +33,13 @@
 
 # %% tags=["parameters"]
 base = {"seed": 0}
+data = {}
 render = {}
 pairs = {}
 train = {}
 beyond = {}
 
 # %%
-from i2pa_core import paths
 import tempfile
 
 from i2pa_core.beyond.runs import gap_trend, run_all, summarise
@@ -48,10 +48,10 @@ from i2pa_core.beyond.tables import (caption, grid_table, loss_table, plot_grid,
 from i2pa_core.config import from_mapping
 from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.io.files import write_json, write_table
-from i2pa_core.plots.style import SIMULATED_NOTE, save_figure
+from i2pa_core.plots.style import save_figure
 from i2pa_core.simulate.pair_images import RenderConfig
 from i2pa_core.beyond.settings import beyond_stage, plan_runs, render_missing, run_tables
-from i2pa_core.io.tables import pipeline_tables
+from i2pa_core.io.tables import load_inputs
 from i2pa_core.stages.pairs import PairsStage
 from i2pa_core.train.config import train_config
 
@@ -59,8 +59,9 @@ stage = beyond_stage(beyond)
 rules = from_mapping(PairsStage, pairs, "pairs").rules
 sim = from_mapping(RenderConfig, render, "render")
 seed = base["seed"]
-pdips, posts, truth = pipeline_tables(pairs)
-image_root = paths.RENDER  # the PDIP images (stage render)
+inputs = load_inputs(data)  # the platform's PDIPs (the stage is skipped on a crawl)
+pdips, posts, truth = inputs
+image_root, note = inputs.image_root, inputs.source.note  # data.image_root: the PDIP images
 runs = plan_runs(stage, rules, train_config(train).loss)
 len(runs), [run.run_id for run in runs]
 
@@ -69,17 +70,18 @@ len(runs), [run.run_id for run in runs]
 # trains on.
 
 # %%
-data = run_tables(runs, pdips, posts, truth, rules, stage.budget, seed)
-{run_id: (d.available, int((d.pairs["split"] == "train").sum())) for run_id, d in data.items()}
+run_data = run_tables(runs, pdips, posts, truth, rules, stage.budget, seed)
+{run_id: (d.available, int((d.pairs["split"] == "train").sum())) for run_id, d in run_data.items()}
 
 # %%
 with tempfile.TemporaryDirectory(prefix="i2pa-beyond-") as scratch:
-    run_posts = render_missing(posts, truth, [d.pairs for d in data.values()],
+    run_posts = render_missing(posts, truth, [d.pairs for d in run_data.values()],
                                paired_post_ids(pdips), scratch, sim.image_size, sim.cast_strength)
-    records = run_all(runs, data, run_posts, truth, train, stage.budget, image_root, seed,
+    records = run_all(runs, run_data, run_posts, truth, train, stage.budget, image_root, seed,
                       workers=stage.workers)
 summaries, trend = summarise(records), gap_trend(records)
-write_json("results/beyond/metrics.json", {"rows": summary_rows(summaries), "grid_trend": trend,
+write_json("results/beyond/metrics.json", {**inputs.source.as_metrics(),
+                                           "rows": summary_rows(summaries), "grid_trend": trend,
                                            "settings": summaries, "runs": records})
 
 # %% [markdown]
@@ -88,9 +90,9 @@ write_json("results/beyond/metrics.json", {"rows": summary_rows(summaries), "gri
 # %%
 grid = grid_table(summaries)
 write_table("figures/beyond_grid", grid,
-            caption("grid", summaries, SIMULATED_NOTE, trend=trend), float_format="{:.2f}")
+            caption("grid", summaries, note, trend=trend), float_format="{:.2f}")
 save_figure(plot_grid(summaries, records, trend), "figures/beyond_grid",
-            caption("grid", summaries, SIMULATED_NOTE, figure=True, trend=trend))
+            caption("grid", summaries, note, figure=True, trend=trend))
 trend, grid
 
 # %% [markdown]
@@ -98,12 +100,12 @@ trend, grid
 
 # %%
 splits, losses = split_table(summaries), loss_table(summaries)
-write_table("figures/beyond_split", splits, caption("split", summaries, SIMULATED_NOTE),
+write_table("figures/beyond_split", splits, caption("split", summaries, note),
             float_format="{:.2f}")
-write_table("figures/beyond_loss", losses, caption("loss", summaries, SIMULATED_NOTE),
+write_table("figures/beyond_loss", losses, caption("loss", summaries, note),
             float_format="{:.2f}")
 save_figure(plot_split_loss(summaries, records), "figures/beyond_split_loss",
-            f"Left: {caption('split', summaries, SIMULATED_NOTE, figure=True)} Right: the "
+            f"Left: {caption('split', summaries, note, figure=True)} Right: the "
             f"losses, on the reference's test pairs.")
 splits
 

@@ -86,7 +86,9 @@ def test_other_user_and_ablation_switch():
 
 
 def test_direction_and_columns():
-    pairs = generate_pdips(_pair(likes=(100, 1000), gap_days=2), PDIPConfig(), seed=0).pairs
+    # max_eval_share 1: the lone pair may go to test (the default keeps 60 % for training)
+    pairs = generate_pdips(_pair(likes=(100, 1000), gap_days=2), PDIPConfig(max_eval_share=1.0),
+                           seed=0).pairs
     row = pairs.iloc[0]
     assert (row.a_post_id, row.b_post_id, row.user_id) == ("B", "A", "u")
     assert row.interval_days == 2.0 and row.s_a == math.log(1000) and row.split == "test"

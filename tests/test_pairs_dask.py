@@ -138,15 +138,16 @@ def test_stage_switch_gives_the_same_table(client, tmp_path):
     posts = _synthetic(n=1500, seed=9)
     path = io.write_parquet(tmp_path / "posts.parquet", posts)
     rules = {"val_size": 20, "test_size": 20}
-    inproc = from_mapping(PairsStage, {"posts": str(path), "rules": rules}, "pairs")
-    on_dask = from_mapping(PairsStage, {"posts": str(path), "rules": rules, "engine": "dask",
-                                        "partitions": 3}, "pairs")
+    inproc = from_mapping(PairsStage, {"rules": rules}, "pairs")
+    on_dask = from_mapping(PairsStage, {"rules": rules, "engine": "dask", "partitions": 3},
+                           "pairs")
     assert on_dask.engine_config == EngineConfig("dask", partitions=3)
-    streaming = from_mapping(PairsStage, {"posts": str(path), "rules": rules,
-                                          "engine": "streaming", "partitions": 2}, "pairs")
-    expected = stage_pdips(inproc, posts, 1)
-    _same_table(tmp_path, expected, stage_pdips(on_dask, posts, 1, progress=False, client=client))
-    _same_table(tmp_path, expected, stage_pdips(streaming, posts, 1))
+    streaming = from_mapping(PairsStage, {"rules": rules, "engine": "streaming",
+                                          "partitions": 2}, "pairs")
+    expected = stage_pdips(inproc, str(path), posts, 1)
+    _same_table(tmp_path, expected, stage_pdips(on_dask, str(path), posts, 1, progress=False,
+                                                client=client))
+    _same_table(tmp_path, expected, stage_pdips(streaming, str(path), posts, 1))
 
 
 @pytest.mark.parametrize("mapping, message", [

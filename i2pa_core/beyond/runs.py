@@ -21,16 +21,18 @@ from i2pa_core.train.budget import Budget, budget_train_config
 from i2pa_core.beyond.settings import BeyondRun, RunPairs, gap
 from i2pa_core.train.results import split_scores, test_metrics
 from i2pa_core.train.loop import train_model
-from i2pa_core.train.config import TrainConfig
+from i2pa_core.train.config import TrainConfig, for_source
 
 _WORKER: dict = {}  # what a worker process was given once: posts, truth, image root
 
 
 def run_train_config(train_section, budget: Budget, run: BeyondRun) -> TrainConfig:
     """The ``train`` section with the stage's budget and the run's loss, one thread, never
-    resumed."""
-    return budget_train_config(train_section, budget, {"loss": run.loss, "threads": 1},
-                               f"beyond ({run.name}: train section + budget + loss)")
+    resumed (``preset: auto`` is the platform's: the stage runs on the platform only)."""
+    return for_source(budget_train_config(train_section, budget,
+                                          {"loss": run.loss, "threads": 1},
+                                          f"beyond ({run.name}: train section + budget + loss)"),
+                      synthetic=True)
 
 
 def train_and_test(run: BeyondRun, data: RunPairs, posts: pd.DataFrame,

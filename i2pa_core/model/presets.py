@@ -11,6 +11,9 @@
   a random horizontal flip. No crop and no resize, because the hidden score q depends on
   off-centre placement, subject size, pixel noise and sharpness, which cropping or resampling
   would alter. ImageNet normalisation as ``paper``.
+- ``small``: the CPU default for real photos of any size (``train.preset: auto`` on a crawl):
+  short side rescaled to 64, random 64x64 crop and horizontal flip in training, centre crop
+  otherwise; ImageNet normalisation.
 
 Randomness is explicit: a transform draws from its ``torch.Generator`` (or the one passed per
 call), never from the global RNG, so crops are reproducible and independent of worker count.
@@ -43,6 +46,7 @@ PRESETS: dict[str, Preset] = {
     "paper": Preset(resize=256, crop=224, flip=False, normalize=True),
     "official": Preset(resize=(224, 224), crop=None, flip=False, normalize=False),
     "synthetic": Preset(resize=None, crop=None, flip=True, normalize=True),
+    "small": Preset(resize=64, crop=64, flip=True, normalize=True),
 }
 
 
@@ -99,7 +103,7 @@ def make_transform(preset: str, train: bool,
     """The preprocessing of ``preset`` (:data:`PRESETS`) for training or evaluation.
 
     Args:
-        preset: ``paper``, ``official`` or ``synthetic``.
+        preset: ``paper``, ``official``, ``synthetic`` or ``small``.
         train: random crop/flip where the preset has them; False is deterministic.
         generator: source of the random crop/flip; None uses torch's default generator.
     Returns:

@@ -31,8 +31,12 @@ class PDIPConfig:
     single_image: bool = True             # media_type == "image" only
     matching: Literal["greedy_gap", "chronological"] = "greedy_gap"
     split: Literal["random", "user"] = "random"
-    val_size: int = 50_000
-    test_size: int = 50_000
+    # Split sizes: a count (>= 1) or a fraction of the PDIPs (0 < x < 1). Validation and test
+    # together take at most max_eval_share of the PDIPs: on a small crawl larger sizes shrink in
+    # proportion, with a warning (pdip.split.split_sizes), so training keeps the rest.
+    val_size: int | float = 50_000
+    test_size: int | float = 50_000
+    max_eval_share: float = 0.4
     block_pairs: int = 4_000_000          # memory knob: window pairs evaluated per block
 
     def __post_init__(self):
@@ -48,8 +52,16 @@ class PDIPConfig:
             raise ValueError(f"min_likes must be >= 1 (log of 0 likes), got {self.min_likes}")
         if self.max_words is not None and self.max_words < 0:
             raise ValueError(f"max_words must be >= 0 or null, got {self.max_words}")
-        if self.val_size < 0 or self.test_size < 0 or self.block_pairs < 1:
-            raise ValueError("val_size, test_size must be >= 0 and block_pairs >= 1")
+        for name in ("val_size", "test_size"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)) or (isinstance(value, float)
+                                                             and 1 <= value != int(value)):
+                raise ValueError(f"{name} must be a count >= 0 or a fraction in (0, 1), "
+                                 f"got {value}")
+        if not 0 < self.max_eval_share <= 1:
+            raise ValueError(f"max_eval_share must lie in (0, 1], got {self.max_eval_share}")
+        if self.block_pairs < 1:
+            raise ValueError("block_pairs must be >= 1")
 
     @property
     def window_ns(self) -> int | None:

@@ -125,3 +125,25 @@ def plot_pdip_distributions(pairs: pd.DataFrame, bins: int = 40) -> plt.Figure:
         ax.set_ylabel("PDIPs")
     fig.tight_layout()
     return fig
+
+
+# The params that relax each funnel rule (pairs.rules.<key>).
+RELAX = {"media_type": "single_image: false", "min_likes": "min_likes",
+         "min_age": "min_age_days", "max_words": "max_words", "same_user": "same_user: false",
+         "same_tags": "same_tags: false", "window": "window_days",
+         "threshold": "threshold (lower) or sigma (lower)", "matched": "matching"}
+
+
+def diagnose_funnel(funnel: pd.DataFrame) -> str:
+    """Why a funnel ends at 0 PDIPs: the rule that emptied it (else the one that removed the
+    largest share of what reached it) and the ``pairs.rules`` key to relax."""
+    rules = funnel[~funnel["rule"].isin(["input", "all_pairs"])]
+    before = rules["removed"] + rules["remaining"]
+    emptied = rules[(rules["remaining"] == 0) & (before > 0)]
+    share = rules["removed"] / before.where(before > 0)
+    row = emptied.iloc[0] if len(emptied) else rules.loc[share.fillna(0).idxmax()]
+    reached = int(row["removed"] + row["remaining"])
+    what = "posts" if row["level"] == "posts" else "candidate pairs"
+    return (f"rule {row['rule']} removed {int(row['removed']):,} of the {reached:,} {what} that "
+            f"reached it ({100 * row['removed'] / max(reached, 1):.0f} %); relax "
+            f"pairs.rules.{RELAX.get(row['rule'], row['rule'])}")

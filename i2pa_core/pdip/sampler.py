@@ -37,7 +37,7 @@ from i2pa_core.pdip.candidates import pdip_probability  # noqa: F401  (public AP
 from i2pa_core.pdip.config import NS_PER_DAY, PDIPConfig  # noqa: F401  (public API)
 from i2pa_core.pdip.matching import match_dense, match_sparse
 from i2pa_core.pdip.prepare import PreparedPosts, prepare_posts
-from i2pa_core.pdip.split import split_pairs
+from i2pa_core.pdip.split import split_pairs, split_warnings
 
 FUNNEL_COLUMNS = ("level", "rule", "removed", "remaining")
 
@@ -49,6 +49,7 @@ class PDIPResult:
     pairs: pd.DataFrame      # PAIR_COLUMNS, sorted by (a_post_id, b_post_id)
     funnel: pd.DataFrame     # FUNNEL_COLUMNS, one row per rule in the order applied
     n_candidates: int        # ordered candidate pairs before one-image-one-pair matching
+    warnings: tuple[str, ...] = ()   # split sizes shrunk to fit, empty splits (split_warnings)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def combine_user_pdips(parts: Iterable[UserPDIPs], cfg: PDIPConfig, seed: int) -
     merged = pairs[0] if len(pairs) == 1 else pd.concat(pairs, ignore_index=True)
     del pairs
     split = split_pairs(merged, cfg, np.random.default_rng(seed))
-    return PDIPResult(split, build_funnel(post_funnel, counts, cfg), counts["threshold"])
+    return PDIPResult(split, build_funnel(post_funnel, counts, cfg), counts["threshold"],
+                      split_warnings(split, cfg))
 
 
 def candidate_pairs(prep: PreparedPosts, cfg: PDIPConfig) -> pd.DataFrame:

@@ -11,8 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from i2pa_core.io.files import atomic_path  # noqa: E402
+from i2pa_core.io.source import SIMULATED_LABEL  # noqa: E402
 
-SIMULATED_NOTE = "Data: simulated platform (synthetic posts, not Instagram)."
+SIMULATED_NOTE = f"Data: {SIMULATED_LABEL}."  # = DataSource.of(<the platform>).note
 
 PALETTE = ["#1b6ca8", "#e4572e", "#29a36a", "#8e6c8a", "#f2a541", "#5c5c5c"]
 
@@ -67,3 +68,30 @@ def save_figure(fig: plt.Figure, stem: str | os.PathLike, caption: str | None = 
         paths.append(target)
     plt.close(fig)
     return paths
+
+
+def not_available_figure(reason: str) -> plt.Figure:
+    """A figure that says "not available: <reason>", for an output that this input cannot give
+    (no ground truth, no human answers, a skipped stage). Save it with the data-source caption."""
+    import textwrap
+
+    fig, ax = plt.subplots(figsize=(5.5, 1.4))
+    ax.axis("off")
+    ax.text(0.5, 0.5, textwrap.fill(f"not available: {reason}", 72), ha="center", va="center",
+            fontsize=10, color="#5c5c5c", transform=ax.transAxes)
+    return fig
+
+
+def write_not_available(stem: str | os.PathLike, reason: str, note: str,
+                        figure: bool = True, table: bool = True) -> None:
+    """Write ``stem``'s figure (PNG, PDF) and/or table (CSV, Markdown, LaTeX) as "not available:
+    <reason>", captioned with the data source ``note``."""
+    import pandas as pd
+
+    from i2pa_core.io.files import write_table
+
+    if table:
+        write_table(stem, pd.DataFrame({"not available": [reason]}),
+                    f"Not available: {reason}. {note}")
+    if figure:
+        save_figure(not_available_figure(reason), stem, caption=note)

@@ -111,6 +111,15 @@ def declared_keys(dvc_yaml: str | Path, stage: str, params: dict) -> list[str]:
     return [_resolve(k, variables) for k in keys]
 
 
+def stage_outputs(dvc_yaml: str | Path, stage: str, params: dict) -> list[str]:
+    """Every path that ``stage`` declares under ``outs``, ``metrics`` and ``plots``, templates
+    resolved."""
+    entry, variables = stage_definition(dvc_yaml, stage, params)
+    names = [next(iter(item)) if isinstance(item, dict) else item
+             for kind in ("outs", "metrics", "plots") for item in entry.get(kind) or []]
+    return [_resolve(str(name), variables) for name in names]
+
+
 def declared_params(params: dict, keys: list[str], stage: str) -> dict:
     """The part of ``params`` that ``keys`` declare, partly declared sections guarded."""
     out: dict = {}

@@ -32,6 +32,7 @@ Additions (no paper number):
 |---|---|
 | `platform_overview.png` / `.pdf` | the synthetic platform: likes distribution, followers vs likes, likes vs post age, q vs likes within a user |
 | `pdip_funnel.*` | posts and candidate pairs removed by each PDIP rule |
+| `image_check.*` | the images of the PDIP posts: usable, missing, unsafe, unreadable or tiny (`images` stage; the PDIPs of the others are left out) |
 | `pdip_distributions.png` / `.pdf` | distribution of P (Eq. 6) and of upload intervals in the PDIPs |
 | `pdip_matching_policies.*` | PDIPs yielded by each one-image-one-pair matching policy |
 | `pdip_grid.*` | number of PDIPs and their label precision over the T x sigma grid |
@@ -46,17 +47,43 @@ Additions (no paper number):
 """
 
 
-def figures_readme() -> str:
-    """The text of ``figures/README.md`` with the paper's numbers filled in."""
+# On a crawl (data.source: posts) the map names the crawl, and what only the platform, its
+# ground truth or human answers can give says "not available" instead of "simulated".
+CRAWL_WORDING = [
+    ("Everything made from the default\ninput comes from the **simulated platform**, not "
+     "Instagram, and says so in its caption.",
+     "Everything here was made from\n{source} (`data.source: posts`), and says so in its "
+     "caption; what needs the\nplatform, its ground truth or human answers says \"not "
+     "available\"."),
+    ("| ours (simulated) |", "| ours |"),
+    ("**simulated panel**", "real answers (`data.responses`), else not available"),
+    ("one simulated test post", "one test post"), ("six simulated test PDIPs", "six test PDIPs"),
+    ("| simulated test images |", "| test images |"),
+    ("human (simulated panel)", "human (real answers, else not available)"),
+    ("the trained model on other simulated platforms", "not available on a crawl (it needs the "
+     "platform); on the platform, the trained model on its other variants"),
+    ("the synthetic platform: likes", "not available on a crawl; on the platform: likes"),
+    ("content category of the synthetic platform", "content category (not available: no ground "
+     "truth)"),
+]
+
+
+def figures_readme(source: str | None = None) -> str:
+    """The text of ``figures/README.md`` with the paper's numbers filled in; ``source`` names a
+    crawl's posts table (None: the simulated platform)."""
     fig4 = ", ".join([f"Random {paper.RANDOM:g}"] + [
         f"{name.split(' (')[0].replace('Human majority', 'Human')} {value:.2f}"
         for name, value in paper.FIG4])
-    return TEMPLATE.format(
+    text = TEMPLATE.format(
         table2=" / ".join(f"{v:.2f}" for v in paper.TABLE2_NOISE.values()),
         table3=", ".join(f"{NAMES[k]} {v:.2f}" for k, v in paper.TABLE3_BACKBONE.items()),
         majority=paper.TABLE4["Majority"][0], single=paper.TABLE4["Single"][0],
         single_sd=paper.TABLE4["Single"][1], fig4=fig4, fig5_mean=paper.FIG5_MEAN,
         fig5_std=paper.FIG5_STD, reddit=paper.REDDIT, flickr=paper.FLICKR)
+    if source is not None:
+        for platform, crawl in CRAWL_WORDING:
+            text = text.replace(platform, crawl.format(source=source))
+    return text
 
 
 NAMES = {"alexnet": "AlexNet", "vgg16": "VGGNet", "resnet50": "ResNet-50",

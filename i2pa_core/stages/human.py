@@ -10,42 +10,39 @@ from i2pa_core.config import ConfigError
 from i2pa_core.human.panel import SIMULATED_PANEL, PanelConfig, simulate_panel, write_panel
 from i2pa_core.human.plan import HumanConfig
 from i2pa_core.human.store import read_responses, read_subjects
-from i2pa_core.plots.style import SIMULATED_NOTE
+from i2pa_core.io.source import DataConfig, DataSource
 
 
 @dataclass(frozen=True)
 class HumanStage:
-    """The ``human`` section: the 2AFC plan, the simulated panel, or paths to real answers.
+    """The ``human`` section: the 2AFC plan and the simulated panel.
 
-    ``responses``/``subjects`` null (the default) simulate the observer panel and label every
-    output "simulated panel"; set both to the files written by ``i2pa human serve`` to analyse
-    real answers instead.
+    Real answers are named by ``data.responses``/``data.subjects`` (the files written by ``i2pa
+    human serve``); without them the platform gets the simulated observer panel, labelled
+    "simulated panel" in every output, and a crawl gets no human study (the stage is skipped).
     """
 
     plan: HumanConfig = field(default_factory=HumanConfig)
     panel: PanelConfig = field(default_factory=PanelConfig)
-    responses: str | None = None
-    subjects: str | None = None
     p_edges: tuple[float, ...] = (0.95, 0.99, 0.999, 0.9999, 1.0)
 
 
-def collect_answers(stage: HumanStage, plan: dict, truth: pd.DataFrame | None, seed: int,
-                    out_dir: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Real answers when ``stage.responses`` is set, else a simulated panel written to
+def collect_answers(stage: HumanStage, data: DataConfig, source: DataSource, plan: dict,
+                    truth: pd.DataFrame | None, seed: int, out_dir: str
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Real answers when ``data.responses`` is set, else a simulated panel written to
     ``out_dir`` in the web page's format. Returns (responses, subjects, caption note)."""
-    if stage.responses is not None:
-        if stage.subjects is None:
-            raise ConfigError("human.subjects: set it together with human.responses")
-        return (read_responses(stage.responses), read_subjects(stage.subjects),
-                f"Data: responses of real subjects ({stage.responses}).")
+    if data.responses is not None:
+        return (read_responses(data.responses), read_subjects(data.subjects),
+                f"Answers of real subjects ({data.responses}). {source.note}")
     if truth is None:
-        raise ConfigError("human.responses: a simulated panel needs the platform's ground truth "
-                          "(pairs.truth); set human.responses/subjects to real answers instead")
+        raise ConfigError("data.responses: a simulated panel needs the platform's ground truth "
+                          "(data.truth); set data.responses/subjects to real answers instead")
     responses, subjects = simulate_panel(plan, truth, stage.panel, seed)
     paths = f"{out_dir}/responses.csv", f"{out_dir}/subjects.csv"
     write_panel(responses, subjects, *paths)
     # Read back through the web page's reader, so both paths analyse exactly the same frames.
-    return read_responses(paths[0]), read_subjects(paths[1]), f"{SIMULATED_PANEL} {SIMULATED_NOTE}"
+    return read_responses(paths[0]), read_subjects(paths[1]), f"{SIMULATED_PANEL} {source.note}"
 
 
 def human_metrics(table: pd.DataFrame, versus: pd.DataFrame, single: pd.Series,

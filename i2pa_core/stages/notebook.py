@@ -85,6 +85,12 @@ def apply_overrides(params: dict[str, Any], assignments: list[str],
     return out
 
 
+# Exceptions that mean "fix your params or your input" (exit 2), by the name papermill reports;
+# anything else (an UndeclaredParamError is a notebook that disagrees with dvc.yaml) exits 1.
+USER_ERRORS = frozenset({"ConfigError", "PostsFormatError", "NoPairsError", "ImageError",
+                         "UnsafePathError"})
+
+
 def notebook_parameters(notebook) -> frozenset[str]:
     """Names assigned at top level in the cell tagged ``parameters`` (empty if none)."""
     for cell in notebook.cells:
@@ -112,7 +118,14 @@ def run_notebook(source: Path, out_dir: Path, params_path: Path,
                                        "language": "python"}
     params = load_params(params_path)
     names = notebook_parameters(notebook)
+    target = out_dir / f"{source.stem}.ipynb"
     if stage is not None:
+        from i2pa_core.stages.skip import skip_if_nothing_to_do
+
+        reason = skip_if_nothing_to_do(dvc_yaml, stage, params)
+        if reason is not None:
+            print(f"stage {stage} skipped: {reason}", file=sys.stderr)
+            return target
         injected = declared_params(params, declared_keys(dvc_yaml, stage, params), stage)
         check_notebook_sections(names, params, injected, stage, str(source))
         params = injected
@@ -124,7 +137,6 @@ def run_notebook(source: Path, out_dir: Path, params_path: Path,
         notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(
             code, metadata={"tags": ["declared-params"]}))
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{source.stem}.ipynb"
     papermill.execute_notebook(notebook, str(target), parameters=parameters,
                                kernel_name="python3", progress_bar=False, cwd=".")
     return target
@@ -157,10 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except PapermillExecutionError as exc:
         # The executed copy keeps the full traceback; the console gets the one line that matters.
-        print(f"error: {args.source} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
-              f"(full traceback in {args.out_dir / (args.source.stem + '.ipynb')})",
+        # A user error (bad params or input, no pairs to train on) exits 2, a failure 1.
+        user = exc.ename in USER_ERRORS
+        print(f"error: {args.source} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+              + ("" if user else f" (full traceback in {args.out_dir / (args.source.stem + '.ipynb')})"),
               file=sys.stderr)
-        return 1
+        return 2 if user else 1
     return 0
 
 

@@ -1,20 +1,21 @@
 """Glue for the ``pairs`` stage: its params section, its engine, metrics and the policy yields.
 
-The ``pairs`` section also names the posts table and ground truth that later stages read.
+The posts table and the ground truth come from the ``data`` section (:mod:`i2pa_core.io.source`).
 """
 
 from __future__ import annotations
 
 import typing
+import warnings
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from i2pa_core import paths
+from i2pa_core.config import NoPairsError
 from i2pa_core.pdip.config import Engine, EngineConfig
 from i2pa_core.pdip.engines import generate_on_engine
+from i2pa_core.pdip.report import diagnose_funnel
 from i2pa_core.pdip.sampler import PDIPConfig, PDIPResult, generate_pdips
-
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,6 @@ class PairsStage:
     """The ``pairs`` section of params.yaml: the PDIP rules plus the stage's analysis knobs.
 
     Attributes:
-        posts: the posts table to pair (CSV, Parquet or JSON Lines; README "Bring your own
-            data"). The default is the simulated platform.
-        truth: the ground-truth table of a simulated platform, for label precision; ``null``
-            for real data (the precision analysis is then skipped).
         rules: the PDIP rules and split sizes (:class:`~i2pa_core.pdip.config.PDIPConfig`).
         sweep_thresholds, sweep_sigmas: the T x sigma grid of the beyond-the-paper sweep.
         ablation_threshold: the relaxed T of the "relaxed threshold" ablation.
@@ -35,8 +32,6 @@ class PairsStage:
             ``dask``; the table is the same each way. The sweeps and ablations run in process.
     """
 
-    posts: str = paths.POSTS
-    truth: str | None = paths.TRUTH
     rules: PDIPConfig = field(default_factory=PDIPConfig)
     sweep_thresholds: tuple[float, ...] = (0.8, 0.9, 0.95, 0.975, 0.99)
     sweep_sigmas: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5)
@@ -55,15 +50,23 @@ class PairsStage:
         return EngineConfig(self.engine, self.scheduler, self.workers, self.partitions)
 
 
-def stage_pdips(stage: PairsStage, posts: pd.DataFrame, seed: int, progress: bool = True,
-                client=None) -> PDIPResult:
-    """The stage's PDIP table on its engine (``posts`` is the validated ``stage.posts``).
+def stage_pdips(stage: PairsStage, posts_path: str, posts: pd.DataFrame, seed: int,
+                progress: bool = True, client=None) -> PDIPResult:
+    """The stage's PDIP table on its engine (``posts`` is the validated ``posts_path``).
 
-    ``streaming`` and ``dask`` read ``stage.posts`` again (it must be Parquet), ``dask`` on the
-    cluster or on ``client``, an open ``distributed.Client``, when one is given.
+    ``streaming`` and ``dask`` read ``posts_path`` again (it must be Parquet), ``dask`` on the
+    cluster or on ``client``, an open ``distributed.Client``, when one is given. Split sizes
+    shrunk to fit and empty splits are warnings; no PDIP at all is a :class:`NoPairsError` that
+    names the rule that removed most candidates and the param to relax.
     """
-    return generate_on_engine(stage.posts, stage.rules, seed, stage.engine_config, posts,
-                              progress, client)
+    result = generate_on_engine(posts_path, stage.rules, seed, stage.engine_config, posts,
+                                progress, client)
+    if not len(result.pairs):
+        raise NoPairsError(f"{posts_path}: the PDIP funnel ends at 0 pairs; "
+                           f"{diagnose_funnel(result.funnel)}")
+    for note in result.warnings:
+        warnings.warn(note, stacklevel=2)
+    return result
 
 
 def matching_policy_counts(posts: pd.DataFrame, cfg: PDIPConfig, seed: int) -> pd.DataFrame:
@@ -90,3 +93,26 @@ def pairs_metrics(result, precision: dict | None) -> dict:
     return out
 
 
+
+
+NO_TRUTH = "no ground truth (label precision needs the hidden intrinsic score of each post)"
+
+
+def write_label_precision(posts: pd.DataFrame, truth: pd.DataFrame | None, stage: PairsStage,
+                          seed: int, note: str) -> pd.DataFrame | None:
+    """``figures/label_precision.*``: label precision of the PDIPs, the one-rule ablations and
+    naive pairings, or "not available: no ground truth" (a crawl). Returns the table or None."""
+    from i2pa_core.io.files import write_table
+    from i2pa_core.pdip.sweep import label_precision_table, plot_label_precision
+    from i2pa_core.plots.style import save_figure, write_not_available
+
+    stem = "figures/label_precision"
+    if truth is None:
+        write_not_available(stem, NO_TRUTH, note)
+        return None
+    table = label_precision_table(posts, truth, stage.rules, seed, stage.cross_user_sample,
+                                  stage.ablation_threshold)
+    write_table(stem, table, f"Label precision of PDIPs, one-rule ablations and naive pairings. "
+                             f"{note}")
+    save_figure(plot_label_precision(table), stem, caption=note)
+    return table

@@ -24,15 +24,18 @@ STAGES = ("simulate", "pairs", "train", "human", "evaluate", "tables", "beyond")
 
 
 def read_metrics(results: Path) -> dict[str, dict]:
-    """``{stage: metrics}`` for every ``results/<stage>/metrics.json`` that exists."""
+    """``{stage: metrics}`` for every ``results/<stage>/metrics.json`` that exists and was not
+    skipped (a skipped stage's file says ``"skipped": true``)."""
     out = {}
     for stage in STAGES:
         path = results / stage / "metrics.json"
         if path.is_file():
             try:
-                out[stage] = json.loads(path.read_text(encoding="utf-8"))
+                metrics = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}: not valid JSON ({exc})") from None
+            if not metrics.get("skipped"):
+                out[stage] = metrics
     return out
 
 
@@ -84,16 +87,17 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
         "Khosla14 features, pairwise": "-",
         "Absolute-popularity MLP (image score + 6 non-visual features)":
             paper.pct(paper.MLP_ACCURACY, 1),
-        "Human majority (simulated panel)":
-            f"{paper.pct(paper.HUMAN_MAJORITY)} ({paper.HUMAN_SUBJECTS} real subjects, "
-            f"n = {paper.HUMAN_PAIRS:,})"}
+        **{f"Human majority ({kind})":
+           f"{paper.pct(paper.HUMAN_MAJORITY)} ({paper.HUMAN_SUBJECTS} real subjects, "
+           f"n = {paper.HUMAN_PAIRS:,})" for kind in ("simulated panel", "real subjects")}}
     for method, reported in paper_rows.items():
         if method in comparison:
             rows.append((method, reported, _pct(comparison[method]),
                          "results/evaluate/metrics.json"))
     human = metrics.get("human")
     if human:
-        rows.append(("single subject, mean ± std (simulated panel)",
+        panel = "simulated panel" if human.get("simulated_panel", True) else "real subjects"
+        rows.append((f"single subject, mean ± std ({panel})",
                      "{:.1f} ± {:.1f} %".format(*paper.TABLE4["Single"]),
                      f"{human['single_mean_pct']:.1f} ± {human['single_std_pct']:.1f} %",
                      "results/human/metrics.json"))
@@ -113,12 +117,22 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def data_source(metrics: dict[str, dict]) -> str | None:
+    """The crawl's data source named in the metrics (None: the simulated platform)."""
+    label = metrics.get("pairs", {}).get("data_source")
+    return None if label is None or label.startswith("simulated platform") else label
+
+
 def render(metrics: dict[str, dict]) -> str:
     """The Markdown block: data source, then the table."""
-    simulated = metrics.get("evaluate", {}).get("simulated", metrics.get("train") is not None)
-    source = ("the **simulated platform** (synthetic posts with known ground truth, not "
-              "Instagram); the human rows come from a **simulated observer panel**"
-              if simulated else "the user's own data named in params.yaml")
+    crawl = data_source(metrics)
+    human = metrics.get("human", {})
+    if crawl is None:
+        source = ("the **simulated platform** (synthetic posts with known ground truth, not "
+                  "Instagram); the human rows come from a **simulated observer panel**")
+    else:
+        answers = "real subjects' answers" if human else "none (no human answers)"
+        source = f"{crawl} (`data.source: posts`); human rows: {answers}"
     lines = [f"Data: {source}. Paper numbers are the paper's, on Instagram. Every number below "
              "is read from the file named beside it; accuracies carry the 95 % bootstrap "
              "interval and n.", "", "| quantity | paper | ours | file |", "|---|---|---|---|"]
@@ -154,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_text(args.summary, block)
     write_text(args.readme, readme)
-    write_text(args.figures_readme, figures_readme())
+    write_text(args.figures_readme, figures_readme(data_source(read_metrics(args.results))))
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from i2pa_core.io.source import SIMULATED_LABEL
+
 
 def platform_metrics(platform) -> dict:
     """Headline numbers of a simulated platform, for ``results/simulate/metrics.json``."""
@@ -17,6 +19,7 @@ def platform_metrics(platform) -> dict:
     age = (posts["download_time"] - posts["upload_time"]).dt.total_seconds().to_numpy() / 86400
     return {
         "simulated": True,
+        "data_source": SIMULATED_LABEL,
         "n_users": int(len(users)),
         "n_posts": int(len(posts)),
         "mean_likes": float(posts["likes"].mean()),

@@ -94,18 +94,32 @@ def budget_note(records: list[dict]) -> str:
     return text
 
 
-def caption(table: str, records: list[dict], simulated_note: str) -> str:
+def data_label(records: list[dict]) -> str:
+    """The data source of the runs (each run's metrics name it; older runs, the platform)."""
+    from i2pa_core.io.source import SIMULATED_LABEL
+
+    return "; ".join(sorted({r.get("data_source", SIMULATED_LABEL) for r in records}))
+
+
+def data_note(records: list[dict]) -> str:
+    """"Data: <source>." of the runs, for a caption."""
+    return f"Data: {data_label(records)}."
+
+
+def caption(table: str, records: list[dict], note: str | None = None) -> str:
     """Caption of Table 2 or 3: data source, initialisation, budgets, the interval and n."""
     chosen = noise_runs(records) if table == "noise" else backbone_runs(records)
+    note = data_note(chosen or records) if note is None else note
     what = ("Table 2: test pairwise accuracy (%) with a share of the training labels flipped at "
             "random, model retrained per level (test labels untouched)" if table == "noise" else
             "Table 3: test pairwise accuracy (%) per backbone, model retrained per backbone")
     backbones = sorted({BACKBONE_NAMES.get(r["backbone"], r["backbone"]) for r in chosen})
     ours = f" Our backbone: {', '.join(backbones)}." if table == "noise" else ""
+    oracle = ("; oracle: the hidden intrinsic score on the same pairs"
+              if any("oracle_accuracy" in r for r in chosen) else "")
     return (f"{what}. Paper: ImageNet-pretrained networks on Instagram PDIPs. "
-            f"{simulated_note}{ours} {budget_note(chosen)} "
-            f"CI: 95 % bootstrap interval over the n test pairs; oracle: the hidden intrinsic "
-            f"score on the same pairs.")
+            f"{note}{ours} {budget_note(chosen)} "
+            f"CI: 95 % bootstrap interval over the n test pairs{oracle}.")
 
 
 def summary_rows(records: list[dict]) -> list[dict]:

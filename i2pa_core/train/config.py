@@ -21,7 +21,7 @@ class TrainConfig:
 
     backbone: str = "smallcnn"        # models.BACKBONES; paper: resnet50
     pretrained: bool = False          # ImageNet init from the offline torch cache; paper: true
-    preset: str = "synthetic"         # presets.PRESETS; paper: paper
+    preset: str = "synthetic"         # presets.PRESETS, or auto (for_source); paper: paper
     loss: str = "bce"                 # losses.LOSSES; paper: bce (Eq. 7-9)
     epochs: int = 4                   # paper: not stated; 4 fits 5 min on 2 CPU cores
     batch_pairs: int = 64             # pairs per optimiser step (global, over all processes)
@@ -54,8 +54,17 @@ class TrainConfig:
         if self.cache_mib < 0:
             raise ValueError(f"cache_mib must be >= 0, got {self.cache_mib}")
         _check_name("backbone", self.backbone)
-        _check_name("preset", self.preset)
+        if self.preset != "auto":
+            _check_name("preset", self.preset)
         _check_name("loss", self.loss)
+
+
+def for_source(cfg: "TrainConfig", synthetic: bool) -> "TrainConfig":
+    """``cfg`` with ``preset: auto`` resolved: ``synthetic`` (the platform's 64 px images at
+    their native size) on the simulated platform, ``small`` (any photo to 64 px) on a crawl."""
+    if cfg.preset != "auto":
+        return cfg
+    return replace(cfg, preset="synthetic" if synthetic else "small")
 
 
 def _check_name(field: str, value: str) -> None:

@@ -31,7 +31,7 @@ import yaml
 from i2pa_core import paths
 from i2pa_core.config import load_params
 from i2pa_core.train.loop import Dist, TrainResult, train_model
-from i2pa_core.train.config import PROFILES, train_config
+from i2pa_core.train.config import PROFILES, for_source, train_config
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,7 +59,8 @@ def config_from_args(args):
         key, _, value = item.partition("=")
         section[key] = yaml.safe_load(value)
     seed = args.seed if args.seed is not None else int((params.get("base") or {}).get("seed", 0))
-    return train_config(section, args.profile), seed
+    synthetic = (params.get("data") or {}).get("source", "synthetic") == "synthetic"
+    return for_source(train_config(section, args.profile), synthetic), seed
 
 
 def init_distributed() -> Dist:

@@ -30,6 +30,7 @@ from i2pa_core.io.checkpoint import checkpoint_state, load_checkpoint, save_chec
 from i2pa_core.model.inference import pair_logit
 from i2pa_core.model.losses import get_loss
 from i2pa_core.model.scorer import Scorer, build_scorer
+from i2pa_core.config import NoPairsError
 from i2pa_core.model.presets import make_transform
 from i2pa_core.train.config import TrainConfig
 from i2pa_core.train.data import PairBatchSampler, PairBatches, first_pairs, noise_flips, pair_set
@@ -200,6 +201,10 @@ def _prepare(cfg, pairs, posts, image_root, out_dir: Path, seed, resume, dist: D
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device, dist.local_rank)
+    for split in ("train", "val"):
+        if not (pairs["split"] == split).any():
+            raise NoPairsError(f"no {split} pairs to train on ({len(pairs):,} PDIPs in all); "
+                               "relax pairs.rules or lower pairs.rules.val_size / test_size")
     train_set = pair_set(pairs, posts, image_root, "train")
     val_set = pair_set(pairs, posts, image_root, "val")
     if cfg.max_val_pairs:

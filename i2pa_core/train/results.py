@@ -41,11 +41,15 @@ def test_metrics(pairs: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame 
 
 
 def add_score_reference(checkpoint: str | os.PathLike, scores: pd.DataFrame, source: str,
-                        input_size: tuple[int, int] | None = None) -> dict:
+                        input_size: tuple[int, int] | None = None,
+                        data_source: str | None = None) -> dict:
     """Store the Gaussian fit of ``scores`` as the checkpoint's 0-100 reference (atomically),
-    and ``input_size`` (H, W) of the images the model was trained on, which scoring other
-    photos with the ``synthetic`` preset resizes to."""
+    ``input_size`` (H, W) of the images the model was trained on, which scoring other photos
+    with the ``synthetic`` preset resizes to, and the ``data_source`` it was trained on
+    (:class:`i2pa_core.io.source.DataSource` label)."""
     state = load_checkpoint(checkpoint)
+    if data_source is not None:
+        state["meta"]["data_source"] = data_source
     reference = {"mean": float(scores["score"].mean()), "std": float(scores["score"].std(ddof=0)),
                  "source": source}
     state["meta"]["score_reference"] = reference
@@ -65,10 +69,14 @@ def train_metrics(pairs: pd.DataFrame, test_scores: pd.DataFrame, truth: pd.Data
 
 
 def training_input_size(pairs: pd.DataFrame, posts: pd.DataFrame,
-                        image_root: str | os.PathLike) -> tuple[int, int]:
-    """(H, W) of the first training image, the size the ``synthetic`` preset trains at."""
+                        image_root: str | os.PathLike, preset: str = "synthetic"
+                        ) -> tuple[int, int] | None:
+    """(H, W) of the first training image, the size the ``synthetic`` preset trains at (None
+    for the other presets, which fix their own size)."""
     from PIL import Image
 
+    if preset != "synthetic":
+        return None
     first = pairs.loc[pairs["split"] == "train", "a_post_id"].iloc[0]
     with Image.open(image_paths(posts, image_root, [first])[0]) as image:
         return image.size[1], image.size[0]
