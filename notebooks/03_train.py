@@ -30,7 +30,7 @@ out_dir = "models/train"
 
 # %%
 from IPython.display import Image
-from i2pa_core.io.files import write_json, write_parquet
+from i2pa_core.io.files import write_metrics, write_parquet
 from i2pa_core.plots.style import save_figure
 from i2pa_core.train.results import (add_score_reference, split_scores, train_metrics,
                                      training_input_size)
@@ -70,5 +70,5 @@ test_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "
 write_parquet(f"{out_dir}/test_scores.parquet", test_scores)
 metrics = {**train_metrics(pdips, test_scores, truth, result, reference), **source.as_metrics(),
            "pdips_left_out_bad_image": inputs.n_dropped}
-write_json("results/train/metrics.json", metrics)
+write_metrics("results/train/metrics.json", metrics)
 metrics

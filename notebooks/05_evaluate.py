@@ -38,7 +38,7 @@ import pandas as pd
 from IPython.display import Image, display
 from i2pa_core.evaluate import baselines
 from i2pa_core.config import from_mapping
-from i2pa_core.io.files import write_json, write_table, write_text
+from i2pa_core.io.files import write_metrics, write_table, write_text
 from i2pa_core.model.scorer import load_scorer
 from i2pa_core.plots.paper import post_card, sample_pdips, siamese_diagram
 from i2pa_core.plots.results import (comparison_bars, fit_gaussian, gradcam_grid, level_examples,
@@ -175,4 +175,4 @@ metrics = {"simulated": truth is not None, **source.as_metrics(),
            "score_mean": mean, "score_std": sd, "popularity_mlp": mlp,
            "generalisation": general_entries,
            **user_summary}
-write_json("results/evaluate/metrics.json", metrics)
+write_metrics("results/evaluate/metrics.json", metrics)

@@ -34,7 +34,7 @@ run = "noise_00"
 from i2pa_core import paths
 import tempfile
 
-from i2pa_core.io.files import write_json
+from i2pa_core.io.files import write_metrics
 from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config
 from i2pa_core.train.budget import sample_test_pairs
 from i2pa_core.io.tables import load_inputs
@@ -67,5 +67,5 @@ scores = split_scores(result.model, test, posts, image_root, cfg.preset, "test")
 accuracy = test_metrics(test, scores, truth)
 metrics = {**run_record(run, spec, budget, cfg, int((pdips["split"] == "train").sum()), accuracy,
                         result.best_epoch, result.best_val_accuracy), **source.as_metrics()}
-write_json(f"{paths.ABLATE_RESULTS}/{run}/metrics.json", metrics)
+write_metrics(f"{paths.ABLATE_RESULTS}/{run}/metrics.json", metrics)
 {k: v for k, v in metrics.items() if k != "config"}

@@ -27,7 +27,7 @@ tables = {}
 runs_dir = "results/ablate"
 
 # %%
-from i2pa_core.io.files import write_json, write_table
+from i2pa_core.io.files import write_metrics, write_table
 from i2pa_core.stages.tables import (backbone_table, caption, data_label, noise_table, read_runs,
                                      summary_rows)
 
@@ -50,5 +50,5 @@ print(caption("backbone", records))
 table3
 
 # %%
-write_json("results/tables/metrics.json", {"rows": summary_rows(records),
+write_metrics("results/tables/metrics.json", {"rows": summary_rows(records),
                                            "data_source": data_label(records)})

@@ -47,7 +47,7 @@ from i2pa_core.beyond.tables import (caption, grid_table, loss_table, plot_grid,
                                      split_table, summary_rows)
 from i2pa_core.config import from_mapping
 from i2pa_core.io.pair_list import paired_post_ids
-from i2pa_core.io.files import write_json, write_table
+from i2pa_core.io.files import write_metrics, write_table
 from i2pa_core.plots.style import save_figure
 from i2pa_core.simulate.pair_images import RenderConfig
 from i2pa_core.beyond.settings import beyond_stage, plan_runs, render_missing, run_tables
@@ -80,7 +80,7 @@ with tempfile.TemporaryDirectory(prefix="i2pa-beyond-") as scratch:
     records = run_all(runs, run_data, run_posts, truth, train, stage.budget, image_root, seed,
                       workers=stage.workers)
 summaries, trend = summarise(records), gap_trend(records)
-write_json("results/beyond/metrics.json", {**inputs.source.as_metrics(),
+write_metrics("results/beyond/metrics.json", {**inputs.source.as_metrics(),
                                            "rows": summary_rows(summaries), "grid_trend": trend,
                                            "settings": summaries, "runs": records})
 

@@ -63,6 +63,28 @@ def write_json(target: str | os.PathLike, obj) -> Path:
     return write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+def write_metrics(target: str | os.PathLike, metrics: dict) -> Path:
+    """A stage's metrics: the full dict in ``details.json`` beside ``target`` when it nests, and
+    its top-level numbers and words in ``target`` (``metrics.json``, what ``dvc metrics show``
+    tabulates), so that the table stays readable. :func:`read_metrics` reads the full dict."""
+    target = Path(target)
+    nested = any(isinstance(v, (dict, list, tuple)) for v in metrics.values())
+    details = target.with_name("details.json")
+    if nested:
+        write_json(details, metrics)
+    elif details.exists():
+        details.unlink()
+    return write_json(target, {k: v for k, v in metrics.items()
+                               if not isinstance(v, (dict, list, tuple))})
+
+
+def read_metrics(target: str | os.PathLike) -> dict:
+    """The full metrics of :func:`write_metrics` (``details.json`` when there is one)."""
+    target = Path(target)
+    details = target.with_name("details.json")
+    return json.loads((details if details.exists() else target).read_text(encoding="utf-8"))
+
+
 def _json_default(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()

@@ -37,12 +37,16 @@ class DataConfig:
     subjects: str | None = None
 
     def __post_init__(self):
-        if self.source == "posts":
-            for key, platform in (("posts", paths.POSTS), ("image_root", paths.RENDER)):
-                if str(getattr(self, key)).rstrip("/") == platform:
-                    raise ConfigError(f"data.{key}: with data.source: posts, name your own "
-                                      f"{'posts table' if key == 'posts' else 'image folder'} "
-                                      f"(it is still the platform's {platform})")
+        for key, platform in (("posts", paths.POSTS), ("image_root", paths.RENDER)):
+            own = str(getattr(self, key)).rstrip("/") != platform
+            if self.source == "posts" and not own:
+                raise ConfigError(f"data.{key}: with data.source: posts, name your own "
+                                  f"{'posts table' if key == 'posts' else 'image folder'} "
+                                  f"(it is still the platform's {platform})")
+            if self.source == "synthetic" and own:
+                raise ConfigError(f"data.{key}: with data.source: synthetic it is the "
+                                  f"platform's {platform}, not {getattr(self, key)!r} (set "
+                                  "data.source: posts for a crawl)")
         if (self.responses is None) != (self.subjects is None):
             raise ConfigError("data.responses and data.subjects: set both (the files that "
                               "'i2pa human serve' writes) or neither")

@@ -24,8 +24,8 @@ from i2pa_core.plots.results import category_scores
 from i2pa_core.plots.style import save_figure, write_not_available
 
 ORACLE_LABEL = "Oracle (hidden intrinsic score)"
-NO_PLATFORM = ("the generalisation runs simulate other platforms and need a model trained on the "
-               "simulated platform (data.source: synthetic)")
+NO_PLATFORM = ("the generalisation runs score other variants of the platform and need a model "
+               "trained on it (data.source: synthetic)")
 
 
 def human_comparison(data: DataConfig, ours: pd.Series, seed: int) -> tuple[dict | None, str]:
@@ -69,7 +69,7 @@ def write_category_scores(test_scores: pd.Series, truth: pd.DataFrame | None,
     """``figures/category_scores.*``: test scores by hidden image category, or not available."""
     stem = "figures/category_scores"
     if truth is None:
-        write_not_available(stem, "no ground truth (the image categories are the simulator's)",
+        write_not_available(stem, "no ground truth (image categories are known on the platform only)",
                             source.note, table=False)
         return
     category = truth.set_index("post_id")["category"]

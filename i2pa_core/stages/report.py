@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from i2pa_core import paper
-from i2pa_core.io.files import write_text
+from i2pa_core.io.files import read_metrics as read_stage_metrics, write_text
 from i2pa_core.stages.figures_readme import figures_readme
 
 BEGIN = "<!-- results:begin (written by `dvc repro`, stage report; do not edit by hand) -->"
@@ -31,7 +31,7 @@ def read_metrics(results: Path) -> dict[str, dict]:
         path = results / stage / "metrics.json"
         if path.is_file():
             try:
-                metrics = json.loads(path.read_text(encoding="utf-8"))
+                metrics = read_stage_metrics(path)   # with its details.json
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}: not valid JSON ({exc})") from None
             if not metrics.get("skipped"):
@@ -102,7 +102,10 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
                      f"{human['single_mean_pct']:.1f} ± {human['single_std_pct']:.1f} %",
                      "results/human/metrics.json"))
     mlp = metrics.get("evaluate", {}).get("popularity_mlp")
-    if mlp:
+    if mlp and "skipped" in mlp:
+        rows.append(("absolute-popularity MLP", paper.pct(paper.MLP_ACCURACY, 1),
+                     f"not available: {mlp['skipped']}", "results/evaluate/details.json"))
+    elif mlp:
         rows.append(("absolute-popularity MLP, Pearson with likes (train / test)",
                      f"{paper.MLP_PEARSON_TRAIN:.2f} / {paper.MLP_PEARSON_TEST:.2f}",
                      f"{mlp['pearson_train']:.2f} / {mlp['pearson_test']:.2f}",

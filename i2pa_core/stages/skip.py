@@ -29,15 +29,15 @@ def skip_reason(stage: str, data: DataConfig) -> str | None:
     """Why ``stage`` (a dvc.yaml name, ``name@item`` for a foreach) does not run on ``data``."""
     name = stage.partition("@")[0]
     if name == "human" and data.responses is None and not data.synthetic:
-        return ("no human answers (data.responses); a simulated panel needs the platform's "
-                "ground truth")
+        return ("no human answers (set data.responses and data.subjects to the files of "
+                "'i2pa human serve')")
     if data.synthetic:
         return None
     return {"simulate": "the input is a posts table (data.source: posts); there is no platform "
                         "to simulate",
             "render": "the images are your own (data.image_root); there is nothing to render",
-            "beyond": "the beyond-the-paper retrains run on the simulated platform only: they "
-                      "need its ground truth and render the images of the pairs they add"
+            "beyond": "the beyond-the-paper retrains need the platform's ground truth and its "
+                      "image renderer (data.source: synthetic)"
             }.get(name)
 
 

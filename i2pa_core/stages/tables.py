@@ -4,7 +4,6 @@ Table 3 (backbones), the paper's value beside each of ours with n and a 95 % int
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from i2pa_core import paper
 from i2pa_core.config import ConfigError
+from i2pa_core.io.files import read_metrics
 
 # The paper's Tables 2 and 3: ImageNet-pretrained networks on 2.5 M Instagram PDIPs.
 PAPER_NOISE = paper.TABLE2_NOISE
@@ -26,7 +26,8 @@ BACKBONE_NAMES = {"alexnet": "AlexNet", "vgg16": "VGGNet (VGG-16)", "resnet50": 
 
 
 def read_runs(root: str | os.PathLike, names) -> list[dict]:
-    """``root/<name>/metrics.json`` of each named run (stale folders of removed runs ignored).
+    """The metrics of each named run, ``root/<name>/metrics.json`` with its ``details.json``
+    (stale folders of removed runs ignored).
 
     Raises:
         ConfigError: a run without its metrics file (its ``ablate`` stage has not run).
@@ -37,7 +38,7 @@ def read_runs(root: str | os.PathLike, names) -> list[dict]:
         if not path.is_file():
             raise ConfigError(f"ablate.runs.{name}: {path} is missing; run "
                               f"'dvc repro ablate@{name}' first")
-        records.append(json.loads(path.read_text(encoding="utf-8")))
+        records.append(read_metrics(path))
     return records
 
 
