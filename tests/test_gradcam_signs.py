@@ -108,3 +108,27 @@ def test_signs_have_disjoint_supports_on_a_random_network():
 def test_sign_must_be_plus_or_minus_one(sign):
     with pytest.raises(ValueError, match="sign must be"):
         G.grad_cam(LeftMinusRight(), _image(), sign=sign)
+
+
+def test_fig7_examples_map_plus_score_for_high_and_minus_score_for_low(tmp_path):
+    import pandas as pd
+    from PIL import Image
+
+    from i2pa_core.stages import evaluate as E
+
+    greys = {"p0": 30, "p1": 200, "p2": 120, "p3": 90}
+    for post_id, grey in greys.items():
+        Image.new("RGB", (16, 16), (grey, 255 - grey, grey // 2)).save(tmp_path / f"{post_id}.png")
+    posts = pd.DataFrame({"post_id": list(greys), "image": [f"{p}.png" for p in greys]})
+    scores = pd.Series([0.1, 0.9, 0.5, 0.3], index=list(greys))
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 3, 3, padding=1),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 1), nn.Flatten(0))
+    out = E.gradcam_examples(net, posts, tmp_path, scores, 2, "official")
+    assert (out["high_sign"], out["low_sign"]) == (1, -1)
+    np.testing.assert_array_equal(out["high_scores"], [0.9, 0.5])
+    np.testing.assert_array_equal(out["low_scores"], [0.1, 0.3])
+    for row, ids, sign in (("high", ["p1", "p2"], 1), ("low", ["p0", "p3"], -1)):
+        tensors, _ = E.model_inputs([str(tmp_path / f"{p}.png") for p in ids], "official")
+        np.testing.assert_allclose(out[f"{row}_maps"], G.grad_cam(net, tensors, sign=sign),
+                                   atol=1e-6)
