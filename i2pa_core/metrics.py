@@ -11,13 +11,19 @@ drawn in batches so memory stays near ``_BATCH_ELEMENTS`` indices whatever n is.
 
 McNemar compares two models on the same pairs through the discordant pairs only: b pairs that
 model 1 gets right and model 2 wrong, c the reverse. The exact test is a two-sided binomial test
-of b successes in b + c trials with p = 1/2 (``scipy.stats.binomtest``).
+of b successes in b + c trials with p = 1/2 (``scipy.stats.binomtest``). Where that underflows
+to 0 (p among the subnormal floats, below about 1e-308) it is summed in log space instead
+(:func:`mcnemar_log_p`), so the exact value comes back wherever a float64 can hold it; a p that
+only its log can hold stays 0. (As text, every p-value goes through
+:func:`i2pa_core.io.files.format_p`.)
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 _BATCH_ELEMENTS = 4_000_000
 
@@ -72,7 +78,23 @@ def mcnemar_exact(b: int, c: int) -> float:
         raise ValueError(f"discordant counts must be non-negative, got b={b}, c={c}")
     if b + c == 0:
         return 1.0
-    return float(stats.binomtest(int(b), int(b + c), 0.5, alternative="two-sided").pvalue)
+    p = float(stats.binomtest(int(b), int(b + c), 0.5, alternative="two-sided").pvalue)
+    return p if p > 0.0 else math.exp(mcnemar_log_p(b, c))
+
+
+def mcnemar_log_p(b: int, c: int) -> float:
+    """Natural log of the exact two-sided McNemar p-value, finite however small p is.
+
+    With p = 1/2 the binomial is symmetric, so p = min(1, 2 P(X <= min(b, c))) for
+    X ~ Binomial(b + c, 1/2); the sum of the pmf is taken in log space (``logsumexp``).
+    """
+    if b < 0 or c < 0:
+        raise ValueError(f"discordant counts must be non-negative, got b={b}, c={c}")
+    n, m = int(b + c), int(min(b, c))
+    if n == 0:
+        return 0.0
+    log_pmf = stats.binom.logpmf(np.arange(m + 1), n, 0.5)
+    return float(min(0.0, math.log(2.0) + special.logsumexp(log_pmf)))
 
 
 def mcnemar_test(correct_1, correct_2) -> dict:

@@ -39,8 +39,8 @@ def test_only_evidence_in_one_quadrant_gives_a_map_of_that_quadrant():
     expected = np.zeros((8, 8))
     expected[:4, :4] = 1.0
     np.testing.assert_allclose(heat[0], expected, atol=1e-6)
-    # The evidence raises the score, so nothing pulls it down: the negated map is empty.
-    np.testing.assert_allclose(G.grad_cam(_red_picker(), image, negate=True)[0], 0.0)
+    # The evidence raises the score, so nothing pulls it down: the sign = -1 map is empty.
+    np.testing.assert_allclose(G.grad_cam(_red_picker(), image, sign=-1)[0], 0.0)
 
 
 def test_grad_cam_equals_the_analytic_cam_of_a_gap_linear_network():

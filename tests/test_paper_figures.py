@@ -154,9 +154,18 @@ def test_gradcam_grid_rows():
     images = [_image(str(i)) for i in range(3)]
     maps = [np.random.default_rng(i).random((16, 16)) for i in range(3)]
     fig = _render(PE.gradcam_grid(images, maps, images[:2], maps[:2], [3.1, 2.9, 2.5], [0.1, 0.2]))
-    assert len(fig.axes) == 6
-    assert fig.axes[0].get_ylabel() == "high score" and fig.axes[3].get_ylabel() == "low score"
+    assert len(fig.axes) == 7                    # 2 x 3 panels and one shared colour bar
+    # Each row names the sign it maps: +score for the high row, -score for the low row.
+    assert fig.axes[0].get_ylabel() == "high score\nmap of +score (raises it)"
+    assert fig.axes[3].get_ylabel() == "low score\nmap of \u2212score (lowers it)"
     assert fig.axes[0].get_title() == "3.10" and not fig.axes[5].axison
+    bar = fig.axes[6]
+    assert bar.get_ylabel() == "Grad-CAM / image's maximum"
+    assert bar.get_ylim() == (0.0, 1.0)
+    swapped = _render(PE.gradcam_grid(images, maps, images, maps, high_sign=-1, low_sign=1))
+    assert swapped.axes[0].get_ylabel().endswith("\u2212score (lowers it)")
+    with pytest.raises(ValueError, match="sign must be"):
+        PE.gradcam_grid(images, maps, images, maps, low_sign=0)
 
 
 def test_category_scores_orders_by_median():

@@ -249,7 +249,7 @@ def test_tables_captions_and_summary_from_hand_made_settings():
     grid = grid_table(settings)
     assert list(zip(grid["T"], grid["sigma"], grid["Mean of runs (%)"])) == \
         [(0.8, 0.2, 80.0), (0.95, 0.3, 86.0)]
-    assert grid["McNemar p per run vs reference"].tolist() == ["1.1e-05 / 0.02 / 0.3",
+    assert grid["McNemar p per run vs reference"].tolist() == ["1.1e-05 / 2.0e-02 / 3.0e-01",
                                                                "reference"]
     assert grid["Runs min-max (%)"].tolist() == ["79.0-81.0", "85.0-87.0"]
     assert split_table(settings)["Same test pairs as reference"].tolist() == ["yes", "no"]

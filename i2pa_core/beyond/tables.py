@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from i2pa_core.io.files import format_p
 from i2pa_core.plots.style import PALETTE
 
 SPLIT_NAMES = {"random": "random (the paper's)", "user": "user-disjoint"}
@@ -29,7 +30,7 @@ def _accuracy(s: dict) -> dict:
 def _mcnemar(s: dict) -> str:
     if s["studies"][0] == "reference":
         return "reference"
-    return " / ".join(f"{p:.2g}" for p in s["mcnemar_p_values"]) or "-"
+    return " / ".join(format_p(p) for p in s["mcnemar_p_values"]) or "-"
 
 
 def grid_table(summaries: list[dict]) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def trend_text(trend: dict | None) -> str:
         return ""
     return (f" Over all {trend['n_runs']} grid runs, accuracy changes by {trend['slope']:+.2f} "
             f"points per unit of gap (95 % CI {trend['ci_low']:+.2f} to {trend['ci_high']:+.2f}, "
-            f"p = {trend['p_value']:.2g}, least squares).")
+            f"p = {format_p(trend['p_value'])}, least squares).")
 
 
 def caption(name: str, summaries: list[dict], simulated_note: str, figure: bool = False,

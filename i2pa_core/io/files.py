@@ -2,6 +2,10 @@
 
 Every writer goes through :func:`atomic_path`: the content is written to a temporary file
 in the destination folder and renamed over the target only once it is complete.
+
+:func:`format_p` is the one way a p-value is written as text (tables, captions, figures): two
+significant digits in scientific notation, ``< 1e-300`` for an underflow. JSON and CSV keep
+the number.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 
@@ -101,8 +106,33 @@ def write_parquet(target: str | os.PathLike, frame: pd.DataFrame) -> Path:
     return Path(target)
 
 
+P_FLOOR = 1e-300
+
+
+def format_p(p) -> str:
+    """A p-value as text: two significant digits in scientific notation (``1.0e-05``),
+    ``< 1e-300`` for 0 or anything below 1e-300 (an underflow), ``1.0`` for 1 and ``n/a``
+    for NaN or None. ValueError outside [0, 1]."""
+    if p is None or (isinstance(p, (float, np.floating)) and np.isnan(p)):
+        return "n/a"
+    p = float(p)
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"a p-value lies in [0, 1], got {p!r}")
+    if p < P_FLOOR:
+        return f"< {P_FLOOR:.0e}"
+    text = f"{p:.1e}"
+    return "1.0" if text == "1.0e+00" else text
+
+
+def is_p_column(name) -> bool:
+    """Whether a column holds p-values by its name: ``p_value``, ``p-value``, or a name ending
+    in ``_p`` / ``_p_value`` (``mcnemar_p``). A bare ``p`` is the PDIP probability of Eq. 6."""
+    name = str(name).lower()
+    return name in ("p_value", "p-value", "pvalue") or name.endswith(("_p", "_p_value"))
+
+
 def write_table(stem: str | os.PathLike, frame: pd.DataFrame, caption: str,
-                float_format: str = "{:.3f}") -> list[Path]:
+                float_format: str = "{:.3f}", p_columns=None) -> list[Path]:
     """Write a small results table as ``stem.csv``, ``stem.md`` and ``stem.tex``.
 
     Args:
@@ -110,15 +140,27 @@ def write_table(stem: str | os.PathLike, frame: pd.DataFrame, caption: str,
         frame: the table; its index is not written.
         caption: one sentence placed under the Markdown table and in the LaTeX caption. It must
             say where the data came from (synthetic platform or real data).
+        float_format: for the float columns of the Markdown and LaTeX tables.
+        p_columns: the p-value columns, written there by :func:`format_p`
+            (``1.0e-05``, ``< 1e-300``) instead; by default the float columns that
+            :func:`is_p_column` names. The CSV keeps every number as it is.
     """
     stem = Path(stem)
     shown = frame.copy()
-    for col in shown.columns:
+    if p_columns is None:
+        p_columns = [c for c in shown.columns if is_p_column(c)]
+    as_p = [pd.api.types.is_float_dtype(shown[c]) and c in p_columns for c in shown.columns]
+    for col, p_col in zip(shown.columns, as_p):
         if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda v: "" if pd.isna(v) else float_format.format(v))
+            fmt = format_p if p_col else float_format.format
+            shown[col] = shown[col].map(lambda v, fmt=fmt: "" if pd.isna(v) else fmt(v))
     csv_path = stem.with_suffix(".csv")
     write_text(csv_path, frame.to_csv(index=False))
-    md = shown.to_markdown(index=False) if _has_tabulate() else _markdown(shown)
+    # tabulate would read "1.0e-05" back as a number and print it as "1e-05" (and 0 as "0"):
+    # p columns are kept as written, right-aligned.
+    keep = {"disable_numparse": [i for i, p in enumerate(as_p) if p],
+            "colalign": ["right" if p else "global" for p in as_p]} if any(as_p) else {}
+    md = shown.to_markdown(index=False, **keep) if _has_tabulate() else _markdown(shown)
     write_text(stem.with_suffix(".md"), f"{md}\n\n*{caption}*\n")
     tex = shown.to_latex(index=False, caption=caption, label=f"tab:{stem.name}", escape=True)
     write_text(stem.with_suffix(".tex"), tex)

@@ -7,7 +7,13 @@ For a scorer f: ``(B, 3, H, W) -> (B,)`` and a layer with activations A (K chann
 upsampled bilinearly to the image size and divided by its per-image maximum, so it lies in
 [0, 1] (an all-zero map stays zero). For a network that ends in global average pooling and a
 linear layer, L is the class activation map of Zhou et al. (CVPR 2016) up to a constant factor.
-``negate=True`` explains a *low* score (the evidence pulling f down) instead.
+
+``sign`` picks which way the map explains the score: ``+1`` (the default) maps the gradient of
+f, the evidence that *raises* the score (used for high-score images); ``-1`` maps the gradient
+of -f, the evidence that *lowers* it (used for low-score images: a +1 map of a low score shows
+what little raises it, not why it is low). The weights flip sign with f, so before the ReLU the
+-1 map is exactly the negative of the +1 map: at the layer's resolution the two maps never
+overlap.
 
 The default layer is the backbone's last convolutional block (:func:`default_target_layer`):
 ``layer4`` of a ResNet, the last ``Conv2d`` of a plain stack (the small CNNs, AlexNet, VGG).
@@ -50,12 +56,15 @@ def default_target_layer(model: nn.Module) -> nn.Module:
 
 
 def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module | None = None,
-             negate: bool = False) -> np.ndarray:
-    """Grad-CAM of each image's score: (B, 3, H, W) -> (B, H, W) in [0, 1].
+             sign: int = 1) -> np.ndarray:
+    """Grad-CAM of ``sign`` times each image's score: (B, 3, H, W) -> (B, H, W) in [0, 1].
 
-    The model runs in eval mode (batch norm with running statistics, so images do not
+    ``sign`` is +1 (what raises the score) or -1 (what lowers it). The model runs in eval mode (batch norm with running statistics, so images do not
     interact); its previous mode is restored, and parameter gradients are left untouched.
     """
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 (what raises the score) or -1 (what lowers it), "
+                         f"got {sign!r}")
     layer = default_target_layer(model) if layer is None else layer
     captured: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda _m, _i, out: captured.append(out))
@@ -65,7 +74,7 @@ def grad_cam(model: nn.Module, images: torch.Tensor, layer: nn.Module | None = N
         with torch.enable_grad():
             scores = model(images)                                    # (B, 3, H, W) -> (B,)
             activations = captured[-1]                                # (B, K, h, w)
-            objective = (-scores if negate else scores).sum()
+            objective = (sign * scores).sum()
             grads, = torch.autograd.grad(objective, activations)
     finally:
         handle.remove()

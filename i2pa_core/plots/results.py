@@ -146,28 +146,49 @@ def _image_axes(ax: plt.Axes) -> None:
 
 
 def gradcam_grid(high_images, high_maps, low_images, low_maps, high_scores=None,
-                 low_scores=None, alpha: float = 0.45) -> plt.Figure:
+                 low_scores=None, alpha: float = 0.45, high_sign: int = 1, low_sign: int = -1,
+                 cmap: str = "jet") -> plt.Figure:
     """Fig. 7: Grad-CAM overlays, high-score images on the top row, low-score on the bottom.
 
-    Images are RGB (H, W, 3), maps (H, W) in [0, 1] (:func:`i2pa_core.model.gradcam.grad_cam`).
+    Images are RGB (H, W, 3), maps (H, W) in [0, 1] (:func:`i2pa_core.model.gradcam.grad_cam`
+    with ``sign`` = ``high_sign`` / ``low_sign``: by default +1, what raises the score, for the
+    high row and -1, what lowers it, for the low row). Each row's label names the sign it maps;
+    one colour bar, shared by every panel, gives the map's scale (each map divided by its
+    image's maximum).
     """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     use_style()
     cols = max(len(high_images), len(low_images))
-    fig, axes = plt.subplots(2, cols, figsize=(1.7 * cols + 0.8, 3.7), squeeze=False)
-    rows = ((high_images, high_maps, high_scores, "high score"),
-            (low_images, low_maps, low_scores, "low score"))
-    for r, (images, maps, scores, label) in enumerate(rows):
+    fig, axes = plt.subplots(2, cols, figsize=(1.7 * cols + 1.6, 3.9), squeeze=False)
+    rows = ((high_images, high_maps, high_scores, "high score", high_sign),
+            (low_images, low_maps, low_scores, "low score", low_sign))
+    for r, (images, maps, scores, label, sign) in enumerate(rows):
         for c in range(cols):
             ax = axes[r, c]
             _image_axes(ax)
             if c >= len(images):
                 ax.set_axis_off()
                 continue
-            ax.imshow(overlay(images[c], maps[c], alpha))
+            ax.imshow(overlay(images[c], maps[c], alpha, cmap))
             if scores is not None:
                 ax.set_title(f"{scores[c]:.2f}", fontsize=8)
-        axes[r, 0].set_ylabel(label, fontsize=9)
+        axes[r, 0].set_ylabel(f"{label}\n{sign_label(sign)}", fontsize=8)
+    bar = fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), cmap), ax=axes.ravel().tolist(),
+                       fraction=0.025, pad=0.02)
+    bar.set_label("Grad-CAM / image's maximum", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     return fig
+
+
+def sign_label(sign: int) -> str:
+    """The row label of a Grad-CAM sign: what the map of ``sign`` x score shows."""
+    if sign == 1:
+        return "map of +score (raises it)"
+    if sign == -1:
+        return "map of \u2212score (lowers it)"
+    raise ValueError(f"sign must be +1 or -1, got {sign!r}")
 
 
 def category_scores(scores: pd.Series, categories: pd.Series) -> plt.Figure:

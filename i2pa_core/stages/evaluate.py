@@ -188,13 +188,14 @@ def user_inputs(stage: EvaluateStage, model, preset: str, reference, seed: int) 
 def gradcam_examples(model, posts: pd.DataFrame, image_root: str | os.PathLike,
                      scores: pd.Series, n: int, preset: str) -> dict:
     """Grad-CAM of the ``n`` highest- and ``n`` lowest-scored posts: the keyword arguments of
-    :func:`i2pa_core.plots.results.gradcam_grid` (images, maps and scores per row)."""
+    :func:`i2pa_core.plots.results.gradcam_grid` (images, maps, scores and sign per row). The
+    high row maps +score (what raises it), the low row -score (what lowers it)."""
     order = scores.sort_values(ascending=False, kind="stable")
     out = {}
-    for name, chosen in (("high", order.iloc[:n]), ("low", order.iloc[::-1].iloc[:n])):
+    for name, chosen, sign in (("high", order.iloc[:n], 1), ("low", order.iloc[::-1].iloc[:n], -1)):
         tensors, rgb = model_inputs(image_paths(posts, image_root, chosen.index), preset)
-        out.update({f"{name}_images": rgb, f"{name}_maps": grad_cam(model, tensors),
-                    f"{name}_scores": chosen.to_numpy()})
+        out.update({f"{name}_images": rgb, f"{name}_maps": grad_cam(model, tensors, sign=sign),
+                    f"{name}_scores": chosen.to_numpy(), f"{name}_sign": sign})
     return out
 
 
