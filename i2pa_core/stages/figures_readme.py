@@ -24,7 +24,7 @@ input comes from the **simulated platform**, not Instagram, and says so in its c
 | Fig. 4: comparison with baselines and humans | `fig4_comparison.png` / `.pdf` + `fig4_comparison.csv` / `.md` / `.tex` | {fig4} | in the table, n, 95 % CI and McNemar p per row; paper rows hatched |
 | Fig. 5: score histogram with Gaussian fit | `fig5_score_histogram.png` / `.pdf` | mean {fig5_mean:.2f}, std {fig5_std:.2f} | in the legend (another model, another scale) |
 | Fig. 6: images at five predicted levels | `fig6_levels.png` / `.pdf` | - | simulated test images |
-| Fig. 7: Grad-CAM of high and low scores | `fig7_gradcam.png` / `.pdf` | - | last convolutional block of our CNN |
+| Fig. 7: Grad-CAM of high and low scores | `fig7_gradcam.png` / `.pdf` | - | last convolutional block of our CNN: what raises the score (+score) for the highest, what lowers it (-score) for the lowest, one colour bar |
 
 Additions (no paper number):
 
