@@ -212,3 +212,24 @@ def test_load_inputs_leaves_out_and_counts_pdips_with_a_bad_image(tmp_path, monk
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(load_inputs(section, problems_path=None).pdips) == 2
+
+
+def test_i2pa_pairs_on_a_small_crawl_trains_on_most_pairs_and_says_why(tmp_path):
+    import subprocess
+    import sys
+
+    from crawl_fixture import build_crawl
+
+    build_crawl(tmp_path / "c", n_users=3)
+    run = subprocess.run([sys.executable, "-m", "i2pa_core.cli", "pairs",
+                          str(tmp_path / "c/posts.csv"), "--out", str(tmp_path / "p.csv")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "warning: 53 PDIPs: validation and test sizes 50,000 and 50,000 exceed" in run.stderr
+    assert "53 PDIPs from 158 candidates (train 32, val 10, test 11)" in run.stdout
+    empty = subprocess.run([sys.executable, "-m", "i2pa_core.cli", "pairs",
+                            str(tmp_path / "c/posts.csv"), "--out", str(tmp_path / "q.csv"),
+                            "--min-likes", "100000"], capture_output=True, text=True)
+    assert empty.stderr.strip().splitlines() == [
+        "warning: no PDIPs; rule min_likes removed 232 of the 232 posts that reached it (100 %); "
+        "relax pairs.rules.min_likes"]

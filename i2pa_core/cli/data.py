@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pathlib import Path
 
 from i2pa_core.cli.common import (UserError, add_common, add_config_flags, config_section,
@@ -73,11 +75,22 @@ def _run_pairs(args) -> int:
     if args.funnel:
         from i2pa_core.io.files import write_text
         write_text(args.funnel, result.funnel.to_csv(index=False))
+    for note in result.warnings:   # split sizes shrunk to fit a small crawl, empty splits
+        print(f"warning: {note}", file=sys.stderr)
+    if not len(result.pairs):
+        from i2pa_core.pdip.report import diagnose_funnel
+        print(f"warning: no PDIPs; {diagnose_funnel(result.funnel)}", file=sys.stderr)
     counts = result.pairs["split"].value_counts().to_dict()
     print(f"{len(result.pairs):,} PDIPs from {result.n_candidates:,} candidates "
           f"(train {counts.get('train', 0):,}, val {counts.get('val', 0):,}, "
           f"test {counts.get('test', 0):,}) -> {args.out}")
     return 0
+
+
+def split_size(text: str) -> int | float:
+    """``--val-size``/``--test-size``: ``2000`` is a count, ``0.1`` a fraction of the PDIPs."""
+    value = float(text)
+    return int(value) if value >= 1 and value.is_integer() else value
 
 
 def _register_pairs(verbs) -> None:
@@ -105,8 +118,10 @@ def _register_pairs(verbs) -> None:
                ("--max-words", int, "max_words", "max descriptive words (default 6)"),
                ("--matching", str, "matching", "greedy_gap (default) or chronological"),
                ("--split", str, "split", "random (default) or user (user-disjoint)"),
-               ("--val-size", int, "val_size", "validation pairs (default 50000)"),
-               ("--test-size", int, "test_size", "test pairs (default 50000)"),
+               ("--val-size", split_size, "val_size", "validation pairs: a count, or a fraction "
+                "below 1 (default 50000; with the test pairs at most 40 %% of the PDIPs)"),
+               ("--test-size", split_size, "test_size", "test pairs: a count, or a fraction "
+                "below 1 (default 50000)"),
                ("--engine", str, "engine", "inprocess (default); streaming: Parquet posts (file, "
                 "folder or glob) partitioned by user on disk, one process; dask: shuffled by "
                 "user over a Dask cluster. The same pairs table from each"),

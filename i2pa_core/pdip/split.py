@@ -50,7 +50,10 @@ def split_pairs(pairs: pd.DataFrame, cfg: PDIPConfig, rng: np.random.Generator) 
 
 
 def split_warnings(pairs: pd.DataFrame, cfg: PDIPConfig) -> tuple[str, ...]:
-    """What a user should hear about a split table: sizes shrunk to fit, and empty splits."""
+    """What a user should hear about a split table: sizes shrunk to fit, and empty splits
+    (nothing for no pairs at all: that is the funnel's diagnosis)."""
+    if not len(pairs):
+        return ()
     notes = [split_sizes(len(pairs), cfg)[2]]
     present = set(pairs["split"]) if len(pairs) else set()
     empty = [s for s in ("train", "val", "test") if s not in present]
