@@ -32,7 +32,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from pairs_scale import synthetic_posts  # noqa: E402
+from pairs_scale import DiskPeak, synthetic_posts  # noqa: E402
 
 from i2pa_core.io.files import atomic_path, write_json, write_parquet  # noqa: E402
 from i2pa_core.pdip.sampler import PDIPConfig  # noqa: E402
@@ -70,30 +69,6 @@ def write_posts(path: Path, n: int, row_group: int, chunk_rows: int = 2_000_000)
             "file_mib": round(path.stat().st_size / 2**20, 1)}
 
 
-class DiskPeak(threading.Thread):
-    """Polls the total size of the files under a folder; ``peak`` is the largest seen (bytes)."""
-
-    def __init__(self, folder: Path, every_s: float = 0.25):
-        super().__init__(daemon=True)
-        self.folder, self.every_s, self.peak, self.done = folder, every_s, 0, threading.Event()
-
-    def run(self) -> None:
-        while not self.done.wait(self.every_s):
-            total = 0
-            for root, _, files in os.walk(self.folder):
-                for name in files:
-                    try:
-                        total += os.stat(os.path.join(root, name)).st_size
-                    except FileNotFoundError:
-                        pass
-            self.peak = max(self.peak, total)
-
-    def stop(self) -> int:
-        self.done.set()
-        self.join()
-        return self.peak
-
-
 def _self_usage() -> dict:
     """Peak RSS (MiB) and CPU seconds of the calling process (a worker, via client.run)."""
     u = resource.getrusage(resource.RUSAGE_SELF)
@@ -113,7 +88,7 @@ def measure(engine: str, path: Path, out: Path, partitions: int | None,
     elif engine == "streaming":
         from i2pa_core.pdip.streaming import generate_pdips_parquet
         with tempfile.TemporaryDirectory(dir=path.parent, prefix="bench-stream-") as tmp:
-            disk = DiskPeak(Path(tmp))
+            disk = DiskPeak(Path(tmp), every_s=0.25)
             disk.start()
             t_start = time.perf_counter()
             result = generate_pdips_parquet(path, cfg, seed=0, tmp_dir=tmp)
@@ -143,7 +118,7 @@ def _measure_dask(workers: int, path: Path, cfg, partitions, piece_rows, record)
                           dashboard_address=":0", local_directory=tmp,
                           silence_logs=40) as cluster, Client(cluster) as client:
             record["cluster_start_s"] = round(time.perf_counter() - t0, 2)
-            disk = DiskPeak(Path(tmp))
+            disk = DiskPeak(Path(tmp), every_s=0.25)
             disk.start()
             t_run = time.perf_counter()
             result = generate_pdips_dask(path, cfg, 0, EngineConfig("dask", partitions=partitions),

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from i2pa_core import io  # noqa: E402
+from i2pa_core.io.files import atomic_path  # noqa: E402
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips  # noqa: E402
 from i2pa_core.pdip.streaming import generate_pdips_parquet  # noqa: E402
 
@@ -97,7 +97,7 @@ def write_synthetic_parquet(path: Path, n: int, seed: int = 0, posts_per_user: i
                             chunk_rows: int = CHUNK_ROWS) -> Path:
     """``n`` synthetic posts written chunk by chunk (memory: one chunk), users shared by chunks."""
     n_users = max(1, n // posts_per_user)
-    with io.atomic_path(path) as tmp, _Writer(tmp) as writer:
+    with atomic_path(path) as tmp, _Writer(tmp) as writer:
         for first in range(0, n, chunk_rows):
             chunk = synthetic_posts(min(chunk_rows, n - first), seed=[seed, first],
                                     n_users=n_users, first_id=first)
@@ -124,7 +124,7 @@ class _Writer:
             self.writer.close()
 
 
-class _DiskPeak(threading.Thread):
+class DiskPeak(threading.Thread):
     """Polls the total size of the files under a folder; ``peak`` is the largest seen (bytes)."""
 
     def __init__(self, folder: Path, every_s: float = 0.5):
@@ -156,7 +156,7 @@ def measure_stream(path: Path) -> dict:
     """``generate_pdips_parquet`` alone on an existing posts file (called in a fresh process)."""
     n = pq.ParquetFile(path).metadata.num_rows
     with tempfile.TemporaryDirectory(dir=path.parent, prefix="pdip-bench-") as tmp:
-        disk = _DiskPeak(Path(tmp))
+        disk = DiskPeak(Path(tmp))
         disk.start()
         t0, cpu0 = time.perf_counter(), _cpu_s()
         n_pairs = len(generate_pdips_parquet(path, PDIPConfig(), seed=0, tmp_dir=tmp).pairs)
