@@ -23,13 +23,12 @@
 
 # %% tags=["parameters"]
 data = {}
-out_dir = "data/images"
 
 # %%
 from IPython.display import Markdown
 from i2pa_core.stages.images import check_pdip_images
 
-metrics = check_pdip_images(data, out_dir)
+metrics = check_pdip_images(data)  # data/images/manifest.csv, problems.csv
 metrics
 
 # %% [markdown]

@@ -9,7 +9,6 @@ that need a listed image (:func:`i2pa_core.io.tables.load_inputs`).
 
 from __future__ import annotations
 
-import os
 from typing import Mapping
 
 import pandas as pd
@@ -22,14 +21,14 @@ from i2pa_core.io.pair_list import paired_post_ids
 from i2pa_core.io.tables import load_inputs
 
 
-def check_pdip_images(data_section: Mapping | None, out_dir: str = paths.IMAGES_DIR,
+def check_pdip_images(data_section: Mapping | None,
                       metrics_path: str = "results/images/metrics.json") -> dict:
     """Check the images of every PDIP post (stage ``images``); returns its metrics."""
     inputs = load_inputs(data_section, problems_path=None)
     manifest, problems = check_images(inputs.posts, inputs.image_root,
                                       paired_post_ids(inputs.pdips))
-    write_text(os.path.join(out_dir, "manifest.csv"), manifest.to_csv(index=False))
-    write_text(os.path.join(out_dir, "problems.csv"), problems.to_csv(index=False))
+    write_text(paths.IMAGE_MANIFEST, manifest.to_csv(index=False))
+    write_text(paths.IMAGE_PROBLEMS, problems.to_csv(index=False))  # what load_inputs reads
     counts = problem_counts(problems)
     keep = pairs_with_usable_images(inputs.pdips, problems)
     write_table("figures/image_check", check_table(problems, len(manifest)),

@@ -164,14 +164,15 @@ def main(argv: list[str] | None = None) -> int:
                         "i2pa_core.paper (default %(default)s)")
     args = parser.parse_args(argv)
     try:
-        block = render(read_metrics(args.results))
+        metrics = read_metrics(args.results)
+        block = render(metrics)
         readme = splice(args.readme.read_text(encoding="utf-8"), block, str(args.readme))
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_text(args.summary, block)
     write_text(args.readme, readme)
-    write_text(args.figures_readme, figures_readme(data_source(read_metrics(args.results))))
+    write_text(args.figures_readme, figures_readme(data_source(metrics)))
     return 0
 
 
