@@ -133,3 +133,79 @@ def seeded_subset(frame, n: int, rng: np.random.Generator):
     """
     keep = np.sort(rng.choice(len(frame), size=n, replace=False))
     return frame.iloc[keep] if hasattr(frame, "iloc") else np.asarray(frame)[keep]
+
+
+def runs_summary(values, confidence: float = 0.95) -> dict:
+    """Mean of one quantity over independent training runs, with the t interval of that mean.
+
+    The interval covers the training noise (seed, training sample) of the setting, on the test
+    pairs the runs share: ``mean +- t_{(1+confidence)/2, k-1} * sd / sqrt(k)`` with ``sd`` the
+    runs' sample sd (ddof 1). One run has no interval (NaN).
+
+    Returns:
+        ``{"runs", "mean", "ci_low", "ci_high", "sd", "min", "max", "values"}``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"runs_summary needs a 1-D array of at least one run, got {v.shape}")
+    mean = float(v.mean())
+    sd = float(v.std(ddof=1)) if v.size > 1 else float("nan")
+    half = (float(stats.t.ppf(0.5 + confidence / 2, v.size - 1)) * sd / math.sqrt(v.size)
+            if v.size > 1 else float("nan"))
+    return {"runs": int(v.size), "mean": mean, "ci_low": mean - half, "ci_high": mean + half,
+            "sd": sd, "min": float(v.min()), "max": float(v.max()), "values": v.tolist()}
+
+
+def paired_runs_difference(values_1, values_2, confidence: float = 0.95) -> dict:
+    """Difference ``values_1 - values_2`` of two settings trained with the same repeats (run k
+    of one paired with run k of the other), as :func:`runs_summary` of the per-run differences,
+    plus the two-sided paired t-test p-value (NaN below two runs or for a constant difference)."""
+    one, two = np.asarray(values_1, dtype=np.float64), np.asarray(values_2, dtype=np.float64)
+    if one.shape != two.shape:
+        raise ValueError(f"paired runs must have equal counts, got {one.shape} and {two.shape}")
+    out = runs_summary(one - two, confidence)
+    p = float("nan")
+    if one.size > 1 and out["sd"] > 0:
+        p = float(stats.ttest_rel(one, two).pvalue)
+    return {**out, "p_value": p}
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (same order as given; NaN stays NaN and is not
+    counted). The k-th smallest of m p-values becomes max over j <= k of (m - j + 1) p_(j),
+    capped at 1; rejecting adjusted p < alpha controls the family-wise error at alpha."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = valid.size
+    order = valid[np.argsort(p[valid], kind="stable")]
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, (m - rank) * p[idx])
+        out[idx] = min(1.0, running)
+    return out
+
+
+def resolvable_difference(sd: float, runs: int, confidence: float = 0.95,
+                          power: float = 0.8) -> float:
+    """Smallest true difference between two settings of ``runs`` runs each (between-run sd
+    ``sd``) that a two-sided two-sample t-test at ``1 - confidence`` detects with probability
+    ``power``: ``(t_{1-a/2, df} + t_{power, df}) * sd * sqrt(2 / runs)``, df = 2 runs - 2.
+    NaN below two runs."""
+    if runs < 2 or not np.isfinite(sd):
+        return float("nan")
+    df = 2 * runs - 2
+    t_sum = stats.t.ppf(0.5 + confidence / 2, df) + stats.t.ppf(power, df)
+    return float(t_sum * sd * math.sqrt(2.0 / runs))
+
+
+def runs_needed(sd: float, difference: float, confidence: float = 0.95, power: float = 0.8,
+                most: int = 1000) -> int | None:
+    """Fewest runs per setting for which :func:`resolvable_difference` is at most
+    ``difference``; None if more than ``most`` would be needed (or ``sd`` is not finite)."""
+    if not np.isfinite(sd):
+        return None
+    for runs in range(2, most + 1):
+        if resolvable_difference(sd, runs, confidence, power) <= difference:
+            return runs
+    return None

@@ -68,3 +68,42 @@ def test_mcnemar_from_per_pair_correctness():
         mcnemar_test([True], [True, False])
     with pytest.raises(ValueError):
         mcnemar_exact(-1, 2)
+
+
+def test_runs_summary_by_hand():
+    from i2pa_core.metrics import runs_summary
+    out = runs_summary([80.0, 82.0, 84.0])
+    # mean 82, sd 2, t_{0.975, 2} = 4.302652729911275 (table value), half = 4.3027 * 2 / sqrt(3)
+    half = 4.302652729911275 * 2.0 / 3 ** 0.5
+    assert out["runs"] == 3 and out["mean"] == 82.0 and out["sd"] == 2.0
+    assert abs(out["ci_low"] - (82 - half)) < 1e-9 and abs(out["ci_high"] - (82 + half)) < 1e-9
+    assert (out["min"], out["max"]) == (80.0, 84.0)
+    one = runs_summary([70.0])
+    assert one["mean"] == 70.0 and np.isnan(one["ci_low"]) and np.isnan(one["sd"])
+
+
+def test_paired_runs_difference_by_hand():
+    from i2pa_core.metrics import paired_runs_difference
+    out = paired_runs_difference([90.0, 91.0, 95.0], [88.0, 90.0, 91.0])
+    # differences 2, 1, 4: mean 7/3, sd sqrt(7/3); t = (7/3) / sqrt(7/9) = 2.6458, df 2
+    assert abs(out["mean"] - 7 / 3) < 1e-12
+    assert abs(out["sd"] - (7 / 3) ** 0.5) < 1e-12
+    assert abs(out["p_value"] - 0.11808289631180302) < 1e-6   # 2 * (1 - T_2(2.6458))
+
+
+def test_holm_by_hand():
+    from i2pa_core.metrics import holm
+    # sorted 0.01, 0.03, 0.04 -> 3 * 0.01, 2 * 0.03, max(0.06, 1 * 0.04)
+    assert np.allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    out = holm([0.5, np.nan, 0.6])
+    assert np.isnan(out[1]) and np.allclose(out[[0, 2]], [1.0, 1.0])
+
+
+def test_resolvable_difference_and_runs_needed_by_hand():
+    from i2pa_core.metrics import resolvable_difference, runs_needed
+    # runs 3: df 4, t_{0.975,4} = 2.7764451051977987, t_{0.8,4} = 0.94096458 (table values)
+    expected = (2.7764451 + 0.94096458) * 2.0 * (2 / 3) ** 0.5
+    assert abs(resolvable_difference(2.0, 3) - expected) < 1e-6
+    need = runs_needed(2.0, 1.0)
+    assert resolvable_difference(2.0, need) <= 1.0 < resolvable_difference(2.0, need - 1)
+    assert np.isnan(resolvable_difference(2.0, 1))
