@@ -44,6 +44,8 @@ Additions (no paper number):
 | `beyond_grid.*` (table, PNG, PDF) | retrained over the T x sigma grid of Eq. 6, three runs per cell: mean accuracy on common test PDIPs with a t interval over the runs, the runs' range, per-run McNemar p against the reference, the gap each cell stands for, the label precision of its training PDIPs, and the slope of accuracy on the gap over all grid runs |
 | `beyond_split.*`, `beyond_loss.*`, `beyond_split_loss.png` / `.pdf` | random vs user-disjoint split (each on its own test pairs, with the oracle), and the losses (bce, hinge, fidelity) on the reference's pairs; three runs each |
 | `label_precision.*` | share of pairs whose order agrees with the hidden intrinsic score: the paper's rules, one-rule ablations, naive pairings |
+| `eq6_calibration.*` (table, PNG, PDF) | calibration of Eq. 6: mean P against the share of PDIPs whose order agrees with the hidden intrinsic score, by bins of P and of the like gap, with Wilson intervals, ECE, Brier score and the best-fitting sigma (ground truth only) |
+| `eq6_calibration_rules.*` (table, PNG, PDF) | per matching policy and one-rule ablation: yield, label precision, mean P, calibration error, and the difference from the paper's rules (what each rule buys and costs) |
 """
 
 
