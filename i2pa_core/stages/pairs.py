@@ -195,23 +195,26 @@ def write_eq6_calibration(pairs: pd.DataFrame, posts: pd.DataFrame, truth: pd.Da
     save_figure(reliability_figure(p_bins, gap_bins, stage.rules.sigma, summary["sigma_implied"]),
                 CALIBRATION_STEM, caption=note)
     table = rules_table(eq6_pair_sets(posts, truth, stage, seed, policy_runs))
-    write_table(CALIBRATION_RULES_STEM, table, RULES_CAPTION + note, float_format="{:.4f}",
-                p_columns=[])
+    write_table(CALIBRATION_RULES_STEM, table, _rules_caption(stage.rules, note),
+                float_format="{:.4f}", p_columns=[])
     save_figure(rules_figure(table), CALIBRATION_RULES_STEM, caption=note)
     return Eq6Calibration(bins, table, summary)
 
 
-RULES_CAPTION = (
-    "Label precision and calibration of Eq. 6 per matching policy and one-rule ablation (the "
-    "configurations of label_precision; the no-same-user rows on a user sample). n_pdips: the "
-    "yield; precision: share of PDIPs with q_A > q_B (hidden intrinsic score), 95 % Wilson "
-    "interval over the pairs; calibration_gap = mean_p - precision; ece: expected calibration "
-    "error over the bins of P; brier: mean (P - agree)^2; sigma_implied: the sigma under which "
-    "Eq. 6 fits the agreement best. d_*: the row minus its reference (a one-rule ablation: "
-    "-d_precision is what the rule buys, -d_pdips what it costs), d_ci: 95 % Newcombe interval "
-    "for independent sets (the sets share most pairs, so it is conservative). The intervals "
-    "treat pairs as independent (pairs of one user are not) and do not cover another platform "
-    "draw. ")
+def _rules_caption(rules: PDIPConfig, note: str) -> str:
+    return (
+        f"Label precision and calibration of Eq. 6 per matching policy and one-rule ablation (the "
+        f"configurations of label_precision; paper rules: pairs.rules, T = {rules.threshold:g}, "
+        f"sigma = {rules.sigma:g}, matching {rules.matching}; the no-same-user rows on a user "
+        f"sample). n_pdips: the yield; precision: share of PDIPs with q_A > q_B (hidden "
+        f"intrinsic score), 95 % Wilson interval over the pairs; calibration_gap = mean_p - "
+        f"precision; ece: expected calibration error over the bins of P (equal to "
+        f"calibration_gap when Eq. 6 is overconfident in every bin); brier: mean (P - agree)^2; "
+        f"sigma_implied: the sigma under which Eq. 6 fits the agreement best. d_*: the row minus "
+        f"its reference (a one-rule ablation: -d_precision is what the rule buys, -d_pdips what "
+        f"it costs), d_ci: 95 % Newcombe interval for independent sets (the sets share most "
+        f"pairs, so it is conservative). The intervals treat pairs as independent (pairs of one "
+        f"user are not) and do not cover another platform draw. {note}")
 
 
 def _bins_caption(summary: dict, note: str) -> str:
