@@ -230,7 +230,7 @@ def test_pick_card_post_skips_empty_and_flat_posts():
     assert set(wide) <= {"p6", "p8"} and len(set(wide)) == 2
     assert wide == [pick_card_post(scores, loader, np.random.default_rng(s), categories,
                                    band=0.5) for s in range(6)]   # deterministic per seed
-    def faint(pid):  # p1: halves 90 and 110, structure 10 / 255 = 0.039 < 0.08; the rest flat
+    def faint(pid):  # p1: halves 90 and 110, structure 10 / 255 = 0.039 < 0.07; the rest flat
         image = np.full((16, 16, 3), 90, np.uint8)
         image[:, 8:] += 20 * (pid == "p1")
         return image
@@ -278,7 +278,7 @@ def test_comparison_bars_separates_our_runs_from_the_paper():
     for piece in ("92.1 %", "n = 5,000 test pairs \u00b7 mean of 3 runs \u00b7 95 % CI: t over runs",
                   "p = 1.2e-05 against ours (McNemar (Holm))", "p < 1e-300 against ours "
                   "(McNemar (Holm))", "n = 200 test pairs \u00b7 95 % CI: bootstrap over test "
-                  "pairs", "n = 50,000 test pairs", "72.4 %", "chance",
+                  "pairs", "n = 50,000 test pairs \u00b7 no interval reported", "72.4 %", "chance",
                   "ours: the reference of the p-values"):
         assert piece in texts, piece
 
@@ -321,7 +321,8 @@ def test_accuracy_by_p_bins_separate():
         binned[key], binned[f"{key}_low"], binned[f"{key}_high"] = value, value - 8, value + 8
     fig = accuracy_by_p_figure(binned, "NOTE")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.95", "0.99", "0.999", "0.9999", "1"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.95", "0.99", "0.999", "0.9999",
+                                                            "\u2192 1"]
     majority = ax.containers[0].lines[0].get_xdata()
     assert np.diff(majority) == pytest.approx(np.diff(logit_bins(edges[:-1], edges[1:])[2]))
     assert np.min(np.diff(majority)) > 1.9    # a linear axis put three bins within 0.001

@@ -107,7 +107,9 @@ def accuracy_by_p_figure(binned: pd.DataFrame, note: str) -> plt.Figure:
                     marker="o", capsize=3, label=label, color=PALETTE[i])
     edges = np.r_[left[:1], right]
     p_edges = np.r_[binned["p_low"].to_numpy()[:1], binned["p_high"].to_numpy()]
-    ax.set_xticks(edges, [p_label(p) for p in p_edges], fontsize=7)
+    # An edge at P = 1 (or 0) sits where logit_bins put it: the arrow says it is not to scale.
+    labels = [("\u2192 " if p in (0.0, 1.0) else "") + p_label(p) for p in p_edges]
+    ax.set_xticks(edges, labels, fontsize=7)
     ax.axhline(50, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("P of the pair (Eq. 6), log-odds axis; bands: the bins")
     ax.set_ylabel("accuracy (%) with 95 % CI")

@@ -84,6 +84,8 @@ def bar_details(row) -> list[str]:
         first.append(f"mean of {int(row['runs'])} runs")
     if row["interval"] and pd.notna(row["ci_low"]):
         first.append(f"95 % CI: {row['interval']}")
+    elif row["kind"] == PAPER and pd.isna(row["ci_low"]):
+        first.append("no interval reported")
     lines = [" \u00b7 ".join(first)] if first else []
     if pd.notna(row["p_vs_ours"]):
         test = f" ({row['test']})" if row["test"] else ""
@@ -92,8 +94,9 @@ def bar_details(row) -> list[str]:
     return lines
 
 
-def _panel(ax: plt.Axes, rows: pd.DataFrame, title: str, ours: str | None) -> None:
-    y = np.arange(len(rows))[::-1].astype(float)
+def _panel(ax: plt.Axes, rows: pd.DataFrame, title: str, ours: str | None, slots: int) -> None:
+    """One panel, its rows at the top of ``slots`` row positions (one pitch in both panels)."""
+    y = np.arange(len(rows))[::-1].astype(float) + (slots - len(rows))
     acc = 100 * rows["accuracy"].to_numpy(dtype=float)
     low, high = (100 * rows[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high"))
     for yi, a, kind, method in zip(y, acc, rows["kind"], rows["method"]):
@@ -110,9 +113,8 @@ def _panel(ax: plt.Axes, rows: pd.DataFrame, title: str, ours: str | None) -> No
             ax.text(0.8, yi - 0.13 - 0.2 * k, line, va="center", fontsize=6.5, color="#444444",
                     bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=0.2))
     ax.axvline(50, color="#888888", linestyle=":", linewidth=1, zorder=0)
-    ax.text(50.5, y.max() + 0.75 if len(y) else 0.75, "chance", fontsize=7, color="#666666")
-    ax.set(yticks=y + 0.2, yticklabels=rows["method"], xlim=(0, 112),
-           ylim=(-0.6, (y.max() if len(y) else 0) + 0.9),
+    ax.text(50.5, slots - 0.25, "chance", fontsize=7, color="#666666")
+    ax.set(yticks=y + 0.2, yticklabels=rows["method"], xlim=(0, 112), ylim=(-0.6, slots - 0.1),
            xticks=np.arange(0, 101, 10), xlabel="pairwise accuracy on test PDIPs (%)")
     ax.spines["bottom"].set_bounds(0, 100)
     ax.grid(axis="y", visible=False)
@@ -137,7 +139,7 @@ def comparison_bars(table: pd.DataFrame, source_label: str = "its data source",
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 0.62 * tallest + 1.6),
                              squeeze=False, layout="constrained")
     for ax, (rows, title) in zip(axes[0], panels):
-        _panel(ax, rows, title, ours)
+        _panel(ax, rows, title, ours, tallest)
     kinds = [k for k in KINDS if k in set(table["kind"])]
     handles = [Patch(label=k, **KIND_STYLE[k]) for k in kinds]
     handles.append(Line2D([], [], color="#222222", marker="|", markersize=8, linewidth=1,
