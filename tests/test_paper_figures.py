@@ -88,20 +88,21 @@ def test_siamese_diagram_has_every_block():
 
 
 def test_comparison_bars_marks_paper_values():
+    """The older table (``source``) still draws: re-run rows left, the paper's hatched, right.
+    The new schema is tested in test_figures_review.py."""
     table = pd.DataFrame({"method": ["Random", "Ours", "Khosla14 (paper)"],
                           "accuracy": [0.5, 0.8, 0.5439], "ci_low": [0.49, 0.79, np.nan],
                           "ci_high": [0.51, 0.81, np.nan],
                           "source": ["re-run", "re-run", "paper"]})
     fig = _render(PE.comparison_bars(table))
-    ax = fig.axes[0]
-    bars = [p for p in ax.patches if p.get_height() == pytest.approx(0.65)]
-    assert len(bars) == 3
-    assert [b.get_hatch() for b in bars] == [None, None, "///"]
-    assert [pytest.approx(b.get_width()) for b in bars] == [50, 80, 54.39]
-    assert len(ax.get_legend().get_texts()) == 2
-    # The table's first row is drawn on top.
-    assert [t.get_text() for t in ax.get_yticklabels()] == list(table["method"])
-    assert list(ax.get_yticks()) == [2, 1, 0]
+    left, right = fig.axes
+    assert [b.get_hatch() for b in left.patches] == [None, None]
+    assert [b.get_hatch() for b in right.patches] == ["///"]
+    assert [pytest.approx(b.get_width()) for b in [*left.patches, *right.patches]] == [
+        50, 80, 54.39]
+    # The table's first row is drawn on top, the axis starts at 0.
+    assert [t.get_text() for t in left.get_yticklabels()] == ["Random", "Ours"]
+    assert left.get_yticks()[0] > left.get_yticks()[1] and left.get_xlim()[0] == 0
     with pytest.raises(ValueError, match="re-run, paper"):
         PE.comparison_bars(table.assign(source="guess"))
 
@@ -116,10 +117,10 @@ def test_fit_gaussian_known_sample():
 
 
 def test_score_histogram_shows_the_fit():
-    fig = _render(PE.score_histogram(np.array([1.0, 2, 3, 4, 5] * 20), bins=5))
+    fig = _render(PE.score_histogram(np.array([1.0, 2, 3, 4, 5] * 20), bins=5, max_components=1))
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert any("mean 3.00, std 1.41" in label for label in labels)
-    assert len(fig.axes[0].lines) == 2  # Gaussian curve and mean line
+    assert len(fig.axes[0].lines) == 2  # the Gaussian curve and the paper's fit (text only)
 
 
 def test_select_levels_picks_evenly_spaced_scores():

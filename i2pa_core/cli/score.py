@@ -18,9 +18,12 @@ from i2pa_core.cli.weights import (add_model_options, device, image_progress, lo
                                    stderr_note)
 
 FORMATS = ("table", "csv", "json")
-MODEL_COLUMNS = ("backbone", "preset", "weights", "weights_sha256")
-_RESCALE = ("score_100 = 100 * Phi((score - mean) / std), the percentile under a Gaussian fit of "
-            "reference scores (from the checkpoint, else the paper's Fig. 5: mean 2.96, std 1.55)")
+MODEL_COLUMNS = ("backbone", "preset", "weights", "weights_sha256", "score_100_scale")
+_RESCALE = ("score_100, the score's percentile among reference scores: the empirical percentile "
+            "among the validation images' scores stored in the checkpoint, or, for a checkpoint "
+            "without them (the authors' weights, an older checkpoint, --reference), "
+            "100 * Phi((score - mean) / std) under a Gaussian fit (the paper's Fig. 5: mean "
+            "2.96, std 1.55); the scale used is named on stderr and in csv/json")
 
 
 def _note(args, text: str) -> None:

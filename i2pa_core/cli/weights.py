@@ -27,7 +27,8 @@ class LoadedModel:
     model: object
     transform: object           # presets.Transform
     reference: object           # scoring.ScoreReference
-    provenance: dict            # weights, weights_sha256, backbone, preset, input_size
+    provenance: dict            # weights, weights_sha256, backbone, preset, input_size,
+    #                             score_100_scale
 
 
 def sha256(path: Path) -> str:
@@ -67,10 +68,11 @@ def load_model(args, note) -> LoadedModel:
     reference = parse_reference(getattr(args, "reference", None)) or ScoreReference.from_meta(meta)
     provenance = {"weights": str(Path(path).resolve()), "weights_sha256": sha256(Path(path)),
                   "backbone": meta.get("backbone", "?"), "preset": preset,
-                  "input_size": list(size) if size else None}
+                  "input_size": list(size) if size else None,
+                  "score_100_scale": reference.describe()}
     note(f"weights {path} (sha256 {provenance['weights_sha256'][:12]}, {provenance['backbone']}, "
          f"preset {preset}{f', inputs resized to {size[1]}x{size[0]}' if size else ''}); "
-         f"0-100 scale: {reference.source}, mean {reference.mean:g}, std {reference.std:g}")
+         f"0-100 scale: {reference.describe()}")
     if args.weights is None and meta.get("preset") == "synthetic":
         note(SYNTHETIC_WARNING)
     return LoadedModel(model, Transform(spec, False, None), reference, provenance)
@@ -88,7 +90,7 @@ def parse_reference(text: str | None):
         raise UserError(f"--reference expects MEAN,STD (e.g. 2.96,1.55), got {text!r}") from None
     if not std > 0:
         raise UserError(f"--reference: std must be positive, got {std}")
-    return ScoreReference(mean, std, "--reference")
+    return ScoreReference(mean, std, "--reference MEAN,STD")
 
 
 def device(args) -> str:
@@ -120,8 +122,10 @@ def add_model_options(p, formats=None) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     if formats:
         p.add_argument("--reference", metavar="MEAN,STD",
-                       help="Gaussian fit of reference scores for the 0-100 scale (default: "
-                       "the checkpoint's, else the paper's 2.96,1.55)")
+                       help="0-100 scale as the percentile under this Gaussian (default: the "
+                       "empirical percentile among the reference scores stored in the "
+                       "checkpoint; a checkpoint with only a Gaussian fit uses that; the "
+                       "authors' weights the paper's Fig. 5 fit, 2.96,1.55)")
         p.add_argument("--format", choices=formats, default="table",
                        help="output on stdout: table (default), csv (with the model's columns) "
                        "or json (an object: the model, then the rows)")

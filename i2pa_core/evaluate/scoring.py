@@ -8,21 +8,17 @@ scoring path of :mod:`i2pa_core.model.inference` (deterministic preset geometry,
 batch at a time, so memory does not grow with the number of files; :func:`score_paths` collects the
 rows into a frame for notebooks.
 
-**The 0-100 score** (the paper's Fig. 1 shows one without saying how it is made):
-``score_100 = 100 * Phi((score - mean) / std)``, the percentile of the score under a Gaussian
-fitted to the scores of a reference set of images, i.e. "better than score_100 % of typical
-photos". Phi is the standard normal CDF. The reference comes from the checkpoint metadata
-(``meta["score_reference"] = {"mean", "std", "source"}``, written by the training stage from
-its validation images); without one, the paper's own Fig. 5 fit of the authors' model on the
-test set is used (mean 2.96, std 1.55, :data:`PAPER_REFERENCE`). Hand values: a score equal to
-the mean gives 50, mean + std gives 84.13, mean - 1.96 std gives 2.50.
+**The 0-100 score** (the paper's Fig. 1 shows one without saying how it is made) is the score's
+percentile among reference scores, made by :class:`i2pa_core.evaluate.score_scale.ScoreReference`
+(re-exported here): the empirical percentile among the validation images' scores stored in the
+checkpoint, or, for a checkpoint without them, the percentile under a Gaussian fit (by default
+the paper's Fig. 5 fit, :data:`PAPER_REFERENCE`).
 """
 
 from __future__ import annotations
 
 import heapq
 import os
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
@@ -30,41 +26,15 @@ from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import ndtr
 
-from i2pa_core import paper
 from i2pa_core.io.images import DEFAULT_MAX_PIXELS, ImageError, UnsafePathError, contained_path
 from i2pa_core.io.images import image_for_id, iter_image_files
 from i2pa_core.metrics import pairwise_accuracy
 from i2pa_core.model.inference import decode_uint8, forward_scores
 from i2pa_core.model.presets import Transform, make_transform
+from i2pa_core.evaluate.score_scale import PAPER_REFERENCE, ScoreReference  # noqa: F401
 
 SCORE_COLUMNS = ["path", "score", "score_100", "error"]
-
-
-@dataclass(frozen=True)
-class ScoreReference:
-    """Gaussian fit (mean, std) of reference scores, for the 0-100 rescaling."""
-
-    mean: float
-    std: float
-    source: str
-
-    def to_100(self, score):
-        """``100 * Phi((score - mean) / std)``; works on floats and arrays."""
-        return 100.0 * ndtr((np.asarray(score, dtype=np.float64) - self.mean) / self.std)
-
-    @classmethod
-    def from_meta(cls, meta: Mapping | None) -> "ScoreReference":
-        """The checkpoint's reference if its metadata has one, else :data:`PAPER_REFERENCE`."""
-        ref = (meta or {}).get("score_reference")
-        if not ref:
-            return PAPER_REFERENCE
-        return cls(float(ref["mean"]), float(ref["std"]), str(ref.get("source", "checkpoint")))
-
-
-PAPER_REFERENCE = ScoreReference(paper.FIG5_MEAN, paper.FIG5_STD,
-                                 "paper Fig. 5 (authors' model, Instagram test set)")
 
 
 class ScoredImage(NamedTuple):

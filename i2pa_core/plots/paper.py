@@ -1,7 +1,8 @@
 """Figures 1-3 of the paper: pure functions, data in, Figure out.
 
 - Fig. 1 :func:`post_card`: one post, its absolute popularity (likes, user statistics, dates)
-  beside its intrinsic score on a 0-100 gauge.
+  beside its intrinsic score on a 0-100 gauge; :func:`pick_card_post` chooses a representative
+  post (content, a score near the median, an image with visible structure).
 - Fig. 2 :func:`sample_pdips`: sample PDIPs, A (more popular) and B side by side with likes and P.
 - Fig. 3 :func:`siamese_diagram`: the Siamese training model of Sec. 3.2, drawn with patches.
 
@@ -46,6 +47,60 @@ def post_card(post_row: pd.Series, image_array: np.ndarray, score_100: float) ->
                  linespacing=1.55, transform=ax_text.transAxes)
     _score_gauge(fig.add_subplot(grid[1, 1]), score_100)
     return fig
+
+
+def image_structure(image: np.ndarray, blocks: int = 8) -> float:
+    """Standard deviation of the luminance (0-1) of the image's ``blocks`` x ``blocks`` block
+    means: coarse structure (a subject, a horizon), which pixel noise alone does not give."""
+    rgb = np.asarray(image, dtype=np.float64)
+    rgb = rgb / 255.0 if np.asarray(image).dtype == np.uint8 else rgb
+    lum = rgb[..., :3] @ np.array([0.299, 0.587, 0.114]) if rgb.ndim == 3 else rgb
+    h, w = (lum.shape[0] // blocks) * blocks, (lum.shape[1] // blocks) * blocks
+    if h == 0 or w == 0:
+        return float(lum.std())
+    means = lum[:h, :w].reshape(blocks, h // blocks, blocks, w // blocks).mean(axis=(1, 3))
+    return float(means.std())
+
+
+def pick_card_post(scores: pd.Series, image_loader: ImageLoader, rng: np.random.Generator,
+                   categories: pd.Series | None = None, min_structure: float = 0.07,
+                   band: float = 0.1, max_images: int = 500) -> str:
+    """Fig. 1's post: a representative one, not whatever a random draw gives (an empty square).
+
+    Candidates are the posts with a finite score whose ground-truth category (``categories``,
+    indexed by post_id, where known) is not ``"empty"``. Those whose score lies within ``band``
+    of the median (mid-rank percentile ``(rank - 0.5) / n`` among all finite ``scores`` in
+    [0.5 - band, 0.5 + band])
+    are tried first in an order drawn from ``rng``, then the rest, nearest the median first;
+    the first image whose :func:`image_structure` reaches ``min_structure`` is chosen. If none
+    of the first ``max_images`` tried does, the most structured of them is. The default 0.07
+    is reached by 1 % of the simulated platform's "empty" test images and by 67-100 % of each
+    other category's (3,000 test images), so it also keeps empty squares out of a crawl's card.
+
+    Args:
+        scores: score per post_id (e.g. the test posts' scores).
+        image_loader: post_id -> RGB array.
+    """
+    finite = scores[np.isfinite(scores.to_numpy(dtype=np.float64))]
+    if finite.empty:
+        raise ValueError("no post has a finite score")
+    distance = ((finite.rank() - 0.5) / len(finite) - 0.5).abs()  # the median's is 0
+    if categories is not None:
+        category = categories.reindex(finite.index)
+        distance = distance[(category != "empty").to_numpy()]
+        if distance.empty:
+            raise ValueError('every scored post is of category "empty"')
+    central = distance.index[(distance <= band).to_numpy()]
+    rest = distance.drop(central).sort_values(kind="stable")
+    order = list(central[rng.permutation(len(central))]) + list(rest.index)
+    best, best_structure = order[0], -1.0
+    for post_id in order[:max_images]:
+        value = image_structure(image_loader(post_id))
+        if value >= min_structure:
+            return str(post_id)
+        if value > best_structure:
+            best, best_structure = post_id, value
+    return str(best)
 
 
 def _stat(row: pd.Series, key: str) -> str:

@@ -1,9 +1,10 @@
-"""Figures of the results (paper Fig. 4-7) and the per-category scores.
+"""Figures of the results (paper Fig. 5-7) and the per-category scores; Fig. 4
+(:func:`comparison_bars`) lives in :mod:`i2pa_core.plots.comparison` and is re-exported here.
 
 Pure functions: tables, scores and images in, a matplotlib Figure out (save it with
 :func:`i2pa_core.plots.style.save_figure` and a caption naming the data source). The logic helpers
-(:func:`fit_gaussian`, :func:`select_levels`) are separate so they can be tested on known
-answers.
+(the score fits of :mod:`i2pa_core.plots.score_fit`, :func:`select_levels`) are separate so they
+can be tested on known answers.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from matplotlib.patches import Patch
-from scipy import stats
 
+from i2pa_core import paper
+from i2pa_core.plots.comparison import comparison_bars  # noqa: F401  (Fig. 4, its own module)
+from i2pa_core.plots.score_fit import describe_scores, finite, fit_gaussian  # noqa: F401
 from i2pa_core.plots.style import PALETTE, plt, use_style
 
 # Fig. 4 of the paper: pairwise accuracy on its 50,000 test PDIPs, as fractions.
@@ -22,70 +24,49 @@ PAPER_FIG4 = {"Random": 0.50, "Virality Detection": 0.5321, "Khosla14": 0.5439,
               "Hessel17": 0.6554, "LikelyAI": 0.6887, "Human (majority)": 0.7240,
               "Ours (paper)": 0.7665}
 LEVELS = ("excellent", "good", "fair", "bad", "poor")
-SOURCES = ("re-run", "paper")
 
 
-def comparison_bars(table: pd.DataFrame) -> plt.Figure:
-    """Fig. 4: horizontal accuracy bars in the table's order, top to bottom.
+def score_histogram(scores, bins: int = 40, max_components: int = 2,
+                    paper_fit: tuple[float, float] | None = (paper.FIG5_MEAN, paper.FIG5_STD)
+                    ) -> plt.Figure:
+    """Fig. 5: density histogram of the scores with the fit they call for, legend beside the axes.
 
-    Args:
-        table: method, accuracy (fraction), source ("re-run" or "paper"), and optional ci_low /
-            ci_high (fractions; drawn as 95 % error bars where present). Paper rows are hatched
-            and faded: reported in the paper, not re-run here.
+    The fit is one Gaussian or a mixture of up to ``max_components`` Gaussians, whichever has the
+    lowest BIC (:func:`i2pa_core.plots.score_fit.describe_scores`); a mixture is drawn with its
+    components, and the one-Gaussian fit (the paper's kind of fit) dotted for comparison.
+    ``paper_fit`` (mean, std; None to leave out) is quoted in the legend: the paper's model on
+    Instagram, on another scale, so it is not drawn.
     """
-    bad = set(table["source"]) - set(SOURCES)
-    if bad:
-        raise ValueError(f"unknown source {sorted(bad)}; allowed: {', '.join(SOURCES)}")
     use_style()
-    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(table) + 1.0))
-    y = np.arange(len(table))[::-1]
-    acc = 100 * table["accuracy"].to_numpy(dtype=float)
-    rerun = (table["source"] == "re-run").to_numpy()
-    bars = ax.barh(y, acc, color=[PALETTE[0] if r else PALETTE[5] for r in rerun], height=0.65)
-    for bar, r in zip(bars, rerun):
-        if not r:
-            bar.set(hatch="///", alpha=0.45, edgecolor="#333333")
-    label_at = acc.copy()
-    if {"ci_low", "ci_high"} <= set(table.columns):
-        low, high = (100 * table[c].to_numpy(dtype=float) for c in ("ci_low", "ci_high"))
-        has = ~(np.isnan(low) | np.isnan(high))
-        ax.errorbar(acc[has], y[has], xerr=[acc[has] - low[has], high[has] - acc[has]],
-                    fmt="none", ecolor="#222222", capsize=3, linewidth=1)
-        label_at[has] = high[has]
-    for yi, x, a in zip(y, label_at, acc):
-        ax.text(x + 0.6, yi, f"{a:.1f}", va="center", fontsize=8)
-    ax.axvline(50, color="#888888", linestyle=":", linewidth=1)
-    ax.set(yticks=y, yticklabels=table["method"], xlabel="pairwise accuracy on test PDIPs (%)",
-           xlim=(40, max(100.0, float(np.nanmax(acc)) + 6)))
-    ax.grid(axis="y", visible=False)
-    ax.legend(handles=[Patch(color=PALETTE[0], label="re-run here (95 % bootstrap CI)"),
-                       Patch(facecolor=PALETTE[5], alpha=0.45, hatch="///", edgecolor="#333333",
-                             label="reported in the paper, not re-run")],
-              loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8)
-    return fig
-
-
-def fit_gaussian(scores) -> tuple[float, float]:
-    """Maximum-likelihood Gaussian fit: (mean, population sd, ddof = 0) of the finite scores."""
-    values = np.asarray(scores, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    return float(values.mean()), float(values.std())
-
-
-def score_histogram(scores, bins: int = 40) -> plt.Figure:
-    """Fig. 5: density histogram of the scores with the fitted Gaussian, mean and sd shown."""
-    use_style()
-    mean, sd = fit_gaussian(scores)
-    values = np.asarray(scores, dtype=np.float64)
-    fig, ax = plt.subplots(figsize=(5.2, 3.2))
-    ax.hist(values[np.isfinite(values)], bins=bins, density=True, color=PALETTE[0], alpha=0.7,
-            label=f"scores (n = {np.isfinite(values).sum():,})")
-    grid = np.linspace(*ax.get_xlim(), 300)
-    ax.plot(grid, stats.norm.pdf(grid, mean, sd), color=PALETTE[1], linewidth=2,
-            label=f"Gaussian fit: mean {mean:.2f}, std {sd:.2f}")
-    ax.axvline(mean, color=PALETTE[1], linestyle="--", linewidth=1)
+    values = finite(scores)
+    fit = describe_scores(values, max_components)
+    best, gauss = fit["best"], fit["gaussian"]
+    fig, ax = plt.subplots(figsize=(5.8, 3.2))
+    ax.hist(values, bins=bins, density=True, color=PALETTE[0], alpha=0.6,
+            label=f"scores (n = {len(values):,})")
+    grid = np.linspace(*ax.get_xlim(), 400)
+    if best.components == 1:
+        ax.plot(grid, best.pdf(grid), color=PALETTE[1], linewidth=2,
+                label=f"one Gaussian (lowest BIC): mean {best.means[0]:.2f}, "
+                      f"std {best.sds[0]:.2f}")
+    else:
+        ax.plot(grid, best.pdf(grid), color=PALETTE[1], linewidth=2,
+                label=f"mixture of {best.components} Gaussians (lowest BIC;\n"
+                      f"BIC {fit['delta_bic']:,.0f} below one Gaussian's)")
+        for i, curve in enumerate(best.component_pdfs(grid).T):
+            ax.plot(grid, curve, color=PALETTE[1], linewidth=1, linestyle="--",
+                    label=f"component {i + 1}: weight {best.weights[i]:.2f}, "
+                          f"mean {best.means[i]:.2f}, std {best.sds[i]:.2f}")
+        ax.plot(grid, gauss.pdf(grid), color="#333333", linewidth=1.2, linestyle=":",
+                label=f"one Gaussian (rejected): mean {gauss.means[0]:.2f}, "
+                      f"std {gauss.sds[0]:.2f}")
+    if paper_fit is not None:
+        ax.plot([], [], linestyle="none",
+                label=f"paper's Fig. 5 (its model on Instagram, another\nscale; not drawn): "
+                      f"one Gaussian, mean {paper_fit[0]:.2f}, std {paper_fit[1]:.2f}")
     ax.set(xlabel="predicted intrinsic popularity score", ylabel="density")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7.5, handlelength=1.8,
+              borderaxespad=0.0)
     return fig
 
 

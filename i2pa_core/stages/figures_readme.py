@@ -7,7 +7,8 @@ from i2pa_core import paper
 
 TEMPLATE = """# Figures and tables
 
-Every file here is written by `dvc repro` (never by hand). Everything made from the default
+Every file here is written by `dvc repro` (never by hand), except `fig8_experiment_page.png`, a
+screenshot taken by a test (see its row). Everything made from the default
 input comes from the **simulated platform**, not Instagram, and says so in its caption.
 
 | paper artifact | our file | paper's value | ours (simulated) |
@@ -16,13 +17,13 @@ input comes from the **simulated platform**, not Instagram, and says so in its c
 | Table 2: accuracy under label noise 0-40 % | `table2_noise.csv` / `.md` / `.tex` (`ablate` foreach runs + `tables` stage) | {table2} | in the table, with n, CI and oracle; small CNN, reduced budget |
 | Table 3: backbones | `table3_backbones.csv` / `.md` / `.tex` | {table3} | in the table; from scratch, about one batch each on the CPU (the caption says so) |
 | Table 4: human 2AFC accuracy by group | `table4_human.*` (+ `table4_group_tests.*`, Welch t-tests) | Majority {majority:.1f}, Single {single:.1f} ± {single_sd:.1f} | in the table; **simulated panel** |
-| Fig. 8: the experiment's web page | `fig8_experiment_page.png` (screenshot taken by the browser test of `i2pa human serve`) | - | test images, not the paper's |
-| Fig. 9: pairs in four groups, humans vs model | `fig9_human_vs_model.png` / `.pdf` (+ `human_vs_model.*`, exact McNemar) | - | **simulated panel** |
-| Fig. 1: a post's absolute popularity vs its intrinsic score | `fig1_post_card.png` / `.pdf` (`evaluate` stage) | - | one simulated test post, score rescaled to 0-100 |
+| Fig. 8: the experiment's web page | `fig8_experiment_page.png`: **not written by `dvc repro`**; a screenshot of `i2pa human serve` taken by the browser test `tests/test_human_browser.py` (headless Chromium). Regenerate it with `scripts/ensure_chromium && I2PA_WRITE_FIGURES=1 .venv/bin/python -m pytest tests/test_human_browser.py` | - | the test's tiny plan and images, not the paper's |
+| Fig. 9: pairs in four groups, humans vs model | `fig9_human_vs_model.png` / `.pdf` (one row per group, its pairs side by side; + `human_vs_model.*`, exact McNemar) | - | **simulated panel** |
+| Fig. 1: a post's absolute popularity vs its intrinsic score | `fig1_post_card.png` / `.pdf` (`evaluate` stage) | - | one simulated test post (a representative one: content, score near the median, visible structure), score as its percentile (0-100) among the validation images' scores |
 | Fig. 2: sample PDIPs | `fig2_sample_pdips.png` / `.pdf` | - | six simulated test PDIPs with likes and P |
 | Fig. 3: the Siamese training model | `fig3_architecture.png` / `.pdf` (drawn by code) | - | - |
-| Fig. 4: comparison with baselines and humans | `fig4_comparison.png` / `.pdf` + `fig4_comparison.csv` / `.md` / `.tex` | {fig4} | in the table, n, 95 % CI and McNemar p per row; paper rows hatched |
-| Fig. 5: score histogram with Gaussian fit | `fig5_score_histogram.png` / `.pdf` | mean {fig5_mean:.2f}, std {fig5_std:.2f} | in the legend (another model, another scale) |
+| Fig. 4: comparison with baselines and humans | `fig4_comparison.png` / `.pdf` + `fig4_comparison.csv` / `.md` / `.tex` | {fig4} | two panels, axis from 0: this package's runs (re-run methods, the human panel, the oracle where there is ground truth) and, apart, the paper's numbers (hatched); each bar with its accuracy, interval, n, runs and p against ours |
+| Fig. 5: score histogram with Gaussian fit | `fig5_score_histogram.png` / `.pdf` | mean {fig5_mean:.2f}, std {fig5_std:.2f} | the fit our scores call for (one Gaussian or a mixture of two, by BIC) in the legend, with the paper's fit quoted (another model, another scale) |
 | Fig. 6: images at five predicted levels | `fig6_levels.png` / `.pdf` | - | simulated test images |
 | Fig. 7: Grad-CAM of high and low scores | `fig7_gradcam.png` / `.pdf` | - | last convolutional block of our CNN: what raises the score (+score) for the highest, what lowers it (-score) for the lowest, one colour bar |
 
@@ -37,7 +38,7 @@ Additions (no paper number):
 | `pdip_matching_policies.*` | PDIPs yielded by each one-image-one-pair matching policy |
 | `pdip_grid.*` | number of PDIPs and their label precision over the T x sigma grid |
 | `training_curves.png` / `.pdf` | training loss and validation accuracy per epoch (`train` stage) |
-| `human_accuracy_by_p.png` / `.pdf` | human (simulated panel) and model accuracy as a function of the pair's P |
+| `human_accuracy_by_p.png` / `.pdf` | human (simulated panel) and model accuracy as a function of the pair's P (log-odds axis, so that the bins near P = 1 separate) |
 | `generalisation.*` | the trained model on other simulated platforms (paper Sec. 4.3: Reddit {reddit:.1f} %, Flickr {flickr:.1f} %): our PDIPs and the paper's Flickr construction, with the oracle |
 | `category_scores.png` / `.pdf` | test scores per content category of the synthetic platform |
 | `results_summary.md` | the README "Results" table: our headline numbers next to the paper's |

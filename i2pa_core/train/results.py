@@ -1,5 +1,6 @@
 """Glue for the ``train`` stage: score the test images with the best model, measure accuracy
-against the PDIP labels and the oracle, and record the 0-100 reference in the checkpoint."""
+against the PDIP labels and the oracle, and record the 0-100 reference (the validation scores'
+quantiles) in the checkpoint."""
 
 from __future__ import annotations
 
@@ -40,23 +41,48 @@ def test_metrics(pairs: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame 
     return out
 
 
+REFERENCE_QUANTILES = 1001  # levels 0, 0.001, ..., 1 of the reference scores
+
+
+def score_reference(scores, source: str, levels: int = REFERENCE_QUANTILES) -> dict:
+    """The 0-100 reference of a checkpoint from reference scores: ``quantiles`` (numpy's
+    linear quantiles at ``linspace(0, 1, levels)``, what
+    :class:`i2pa_core.evaluate.score_scale.ScoreReference` interpolates for the empirical
+    percentile), ``n``, and the Gaussian fit ``mean`` / ``std`` (ddof = 0) that older readers
+    use. Non-finite scores are left out."""
+    values = np.asarray(scores, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        raise ValueError(f"need at least 2 finite reference scores, got {len(values)}")
+    quantiles = np.quantile(values, np.linspace(0.0, 1.0, levels))
+    return {"mean": float(values.mean()), "std": float(values.std()), "source": source,
+            "scale": "empirical percentile", "n": int(len(values)),
+            "quantiles": [float(v) for v in np.maximum.accumulate(quantiles)]}
+
+
 def add_score_reference(checkpoint: str | os.PathLike, scores: pd.DataFrame, source: str,
                         input_size: tuple[int, int] | None = None,
                         data_source: str | None = None) -> dict:
-    """Store the Gaussian fit of ``scores`` as the checkpoint's 0-100 reference (atomically),
-    ``input_size`` (H, W) of the images the model was trained on, which scoring other photos
-    with the ``synthetic`` preset resizes to, and the ``data_source`` it was trained on
-    (:class:`i2pa_core.io.source.DataSource` label)."""
+    """Store the reference of ``scores["score"]`` (:func:`score_reference`: its 1001 quantiles
+    for the empirical 0-100 percentile, and the Gaussian fit) in the checkpoint's meta
+    (atomically), ``input_size`` (H, W) of the images the model was trained on, which scoring
+    other photos with the ``synthetic`` preset resizes to, and the ``data_source`` it was
+    trained on (:class:`i2pa_core.io.source.DataSource` label).
+
+    Returns:
+        the stored reference without its quantiles (for ``metrics.json``), with the median.
+    """
     state = load_checkpoint(checkpoint)
     if data_source is not None:
         state["meta"]["data_source"] = data_source
-    reference = {"mean": float(scores["score"].mean()), "std": float(scores["score"].std(ddof=0)),
-                 "source": source}
+    reference = score_reference(scores["score"], source)
     state["meta"]["score_reference"] = reference
     if input_size is not None:
         state["meta"]["input_size"] = [int(input_size[0]), int(input_size[1])]
     save_checkpoint(checkpoint, state)
-    return reference
+    summary = {k: v for k, v in reference.items() if k != "quantiles"}
+    quantiles = reference["quantiles"]
+    return {**summary, "median": quantiles[len(quantiles) // 2]}
 
 
 def train_metrics(pairs: pd.DataFrame, test_scores: pd.DataFrame, truth: pd.DataFrame | None,
