@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup reproduce test test-fast clean-venv
+.PHONY: setup reproduce test test-fast performance clean-venv
 
 # The virtual environment is rebuilt only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -32,6 +32,11 @@ test: setup
 ## Unit tests only (seconds).
 test-fast: setup
 	$(BIN)/python -m pytest -m 'not slow'
+
+## Rewrite the README Performance table from the benchmark records in results/benchmarks/
+## (after running a benchmark; the records are made by hand, not by `dvc repro`).
+performance: setup
+	$(BIN)/python -m i2pa_core.stages.performance
 
 clean-venv:
 	rm -rf $(VENV)

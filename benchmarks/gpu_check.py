@@ -72,6 +72,8 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # this checkout's i2pa_core, the same one the children import
     sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import git_state as git_record, load_avg, machine as record_machine  # noqa: E402
 
 NEEDS_CUDA = "skipped: needs CUDA"
 TARGETS = {"target": 2_500, "moonshot": 5_000}  # training images/s on one H200
@@ -313,19 +315,18 @@ def write_json(path: Path, obj) -> None:
     os.replace(partial, path)  # a reader never sees half a file
 
 
-def machine_facts() -> dict:
-    """GPU, versions, cores and threads of this machine, and the code's git commit."""
-    import platform
-
+def machine_facts(load_start: list[float] | None = None) -> dict:
+    """The machine block every benchmark writes (``_record.machine``: cores, CPU model, memory,
+    torch threads, thread variables, load averages), plus the GPU, the versions, the CPU
+    affinity, /dev/shm and the code's git state."""
     import torch
     import torchvision
 
     import i2pa_core
-    facts = {"python": platform.python_version(), "platform": platform.platform(),
+    facts = {**record_machine(load_avg() if load_start is None else load_start),
              "torch": torch.__version__, "torchvision": torchvision.__version__,
              "cuda_runtime": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
-             "cpu_model": cpu_model(), "cpu_cores": os.cpu_count(),
-             "torch_threads": torch.get_num_threads(),
+             "cpu_cores": os.cpu_count(),
              "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
              else None, "cuda_available": torch.cuda.is_available(),
              "i2pa_core": str(Path(i2pa_core.__file__).parent), "git": git_state(),
@@ -336,15 +337,6 @@ def machine_facts() -> dict:
                      gpu_memory_gib=round(props.total_memory / 2**30, 1),
                      gpu_capability=f"{props.major}.{props.minor}", nvidia_smi=nvidia_smi())
     return facts
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next((line.split(":", 1)[1].strip() for line in info
-                         if line.startswith("model name")), "unknown")
-    except OSError:
-        return "unknown"
 
 
 def git_state() -> str:
@@ -1071,16 +1063,20 @@ def main(argv=None) -> int:
     shutil.rmtree(scratch / "records", ignore_errors=True)
     ctx = make_context(args, scratch)
     argv_used = sys.argv[1:] if argv is None else list(argv)
-    summary = {"command": shlex.join(["python", "benchmarks/gpu_check.py", *argv_used]),
+    load_start = load_avg()
+    summary = {"benchmark": "gpu_check",
+               "command": shlex.join(["python", "benchmarks/gpu_check.py", *argv_used]),
                "python_executable": sys.executable, "mode": "smoke" if args.smoke else "gpu",
                "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "budget_s": args.budget_s, "sizes": asdict(ctx.sizes),
-               "machine": machine_facts(), "checks": {}}
+               "machine": machine_facts(load_start), "checks": {}}
     write_json(out / "gpu_check.json", summary)
     checks = [c for c in CHECKS if not args.only or c.name in args.only]
     records = run_checks(checks, in_child(args, scratch, out), out, summary, args.budget_s)
     summary.update(figures=headline(records, args.smoke), unmeasured=UNMEASURED,
-                   seconds=round(time.monotonic() - started, 1))
+                   seconds=round(time.monotonic() - started, 1),
+                   finished_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                   git=git_record(), machine=machine_facts(load_start))
     write_json(out / "gpu_check.json", summary)
     if args.scratch is None:
         shutil.rmtree(scratch, ignore_errors=True)

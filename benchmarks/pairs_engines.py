@@ -14,8 +14,10 @@ engine runs on that file in a fresh subprocess, so every peak RSS is its own:
   ``client.run`` at the end), and the peak size of the workers' spill folder (P2P shuffle).
 
 Every engine's pairs table is checked against the first engine's (same SHA-256 of the
-written Parquet). Figures go to ``--out`` (default ``results/benchmarks/pairs_engines.json``)
-with the command, the machine and the thread settings, plus an extrapolation to 2x10^8 posts
+written Parquet). Figures go to ``--out`` (default ``results/benchmarks/pairs_engines.json``,
+the record of ``benchmarks/_record.py``) with the command, the machine and the engines' thread
+settings: ``figures.sizes`` (one entry per N) and ``figures.extrapolation_2e8``, an
+extrapolation to 2x10^8 posts
 on 2 and 32 cores, which is labelled as such: it assumes time linear in N, measured from the
 largest N, and Amdahl's law with the parallel share implied by the measured 2-over-1 speed-up.
 ``--skip-inprocess-above`` keeps the in-memory engine off sizes that would not fit.
@@ -27,7 +29,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -41,9 +42,10 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+from _record import BenchmarkRecord  # noqa: E402
 from pairs_scale import DiskPeak, synthetic_posts  # noqa: E402
 
-from i2pa_core.io.files import atomic_path, write_json, write_parquet  # noqa: E402
+from i2pa_core.io.files import atomic_path, write_parquet  # noqa: E402
 from i2pa_core.pdip.sampler import PDIPConfig  # noqa: E402
 
 ENGINES = ("inprocess", "streaming", "dask1", "dask2")
@@ -141,20 +143,12 @@ def _run(*args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
-                .splitlines() if line.startswith("model name")), platform.processor())
-    probe = ("import json, torch, numpy; print(json.dumps({'torch_threads': "
-             "torch.get_num_threads(), 'numpy': numpy.__version__}))")
-    try:
-        threads = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True,
-                             text=True, env=dict(os.environ, **THREAD_ENV)).stdout)
-    except json.JSONDecodeError:
-        threads = {"torch_threads": None}
+def versions() -> dict:
+    """What the engine processes run with, beyond the record's machine block."""
     import dask
-    return {"cores": os.cpu_count(), "cpu_model": cpu, "python": platform.python_version(),
-            "dask": dask.__version__, "thread_env": THREAD_ENV, **threads,
-            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+    import numpy
+    return {"dask": dask.__version__, "numpy": numpy.__version__,
+            "engine_thread_env": THREAD_ENV}
 
 
 def cpu_speedup(one: dict, two: dict) -> float:
@@ -209,7 +203,8 @@ def main(argv=None) -> None:
     parser.add_argument("--piece-rows", type=int, default=500_000)
     parser.add_argument("--skip-inprocess-above", type=float, default=2e7)
     parser.add_argument("--data-dir", type=Path, default=None, help="keep/reuse the inputs here")
-    parser.add_argument("--out", type=Path, default=ROOT / "results/benchmarks/pairs_engines.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON record (default results/benchmarks/pairs_engines.json)")
     parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
@@ -220,8 +215,8 @@ def main(argv=None) -> None:
             part = None if rest[2] == "None" else int(rest[2])
             print(json.dumps(measure(kind, Path(rest[0]), Path(rest[1]), part, int(rest[3]))))
         return
-    report = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "machine": machine(),
-              "figures": []}
+    record = BenchmarkRecord.start("pairs_engines", __file__, argv)
+    report = {"sizes": [], "versions": versions()}
     with tempfile.TemporaryDirectory() as scratch:
         data = args.data_dir or Path(scratch)
         data.mkdir(parents=True, exist_ok=True)
@@ -245,11 +240,10 @@ def main(argv=None) -> None:
                 entry["speedup_dask2_over_dask1"] = {
                     "wall": round(by["dask1"]["wall_s"] / by["dask2"]["wall_s"], 2),
                     "worker_cpu": round(cpu_speedup(by["dask1"], by["dask2"]), 2)}
-            report["figures"].append(entry)
-    report["extrapolation_2e8"] = extrapolate(report["figures"][-1]["engines"])
-    write_json(args.out, report)
+            report["sizes"].append(entry)
+    report["extrapolation_2e8"] = extrapolate(report["sizes"][-1]["engines"])
     print(json.dumps(report["extrapolation_2e8"], indent=1))
-    print(f"-> {args.out}")
+    record.write(report, args.out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Scale of the PDIP sampler: wall time and peak RSS on synthetic posts (prints, asserts none).
+"""Scale of the PDIP sampler: wall time and peak RSS on synthetic posts (asserts none).
 
 Run on one core:  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/pairs_scale.py
 Flags choose sizes, e.g. ``--sizes 1e5 1e6 --reference 2000 --pathological 20000`` for a quick
@@ -11,6 +11,10 @@ drawn from the whole user range in every chunk, so each user is spread over many
 then a fresh subprocess runs only ``generate_pdips_parquet`` on it and reports wall time, peak
 RSS and the peak size of its temporary partition files. ``--data-dir`` keeps the generated
 files for re-runs (default: a temporary directory, removed afterwards).
+
+Every measurement is printed as it comes and all of them are written with the command and the
+machine to ``results/benchmarks/pairs_scale.json`` (``--out``; figures: ``sampler`` per size,
+``reference``, ``pathological``, ``stream``; times in ``*_s``, memory in ``*_gib``).
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+
+from _record import BenchmarkRecord  # noqa: E402
 
 from i2pa_core.io.files import atomic_path  # noqa: E402
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips  # noqa: E402
@@ -205,12 +211,19 @@ def _run(kind: str, *args) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _stream(sizes, data_dir: Path) -> None:
+def _stream(sizes, data_dir: Path) -> list[dict]:
+    rows = []
     for n in map(int, sizes):
         path = data_dir / f"synthetic-posts-{n}.parquet"
         if not path.exists():
-            print(_run("write", n, path), flush=True)
-        print(_run("stream", path), flush=True)
+            rows.append(_shown(_run("write", n, path)))
+        rows.append(_shown(_run("stream", path)))
+    return rows
+
+
+def _shown(row: dict) -> dict:
+    print(row, flush=True)
+    return row
 
 
 def _one(kind: str, arg: str, extra: list) -> dict:
@@ -234,25 +247,30 @@ def main(argv=None) -> None:
                         help="posts written to Parquet in chunks, then streamed; none skips")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="keep (and reuse) the generated Parquet files here")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON record (default results/benchmarks/pairs_scale.json)")
     parser.add_argument("--one", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(_one(args.one[0], args.one[1], args.one[2:])))
         return
-    for n in args.sizes:
-        print(_run("sampler", int(n)), flush=True)
+    record = BenchmarkRecord.start("pairs_scale", __file__, argv)
+    figures = {"sampler": [_shown(_run("sampler", int(n))) for n in args.sizes]}
     if args.reference:
         fast, slow = _run("sampler", int(args.reference)), _run("reference", int(args.reference))
-        print(fast, slow, f"speed-up vs brute force: {slow['wall_s'] / max(fast['wall_s'], 1e-3):.0f}x",
-              flush=True)
+        speedup = slow["wall_s"] / max(fast["wall_s"], 1e-3)
+        figures["reference"] = {"posts": int(args.reference), "sampler": fast,
+                                "brute_force": slow, "speedup_vs_brute_force": round(speedup, 1)}
+        print(fast, slow, f"speed-up vs brute force: {speedup:.0f}x", flush=True)
     if args.pathological:
-        print(_run("pathological", int(args.pathological)), flush=True)
+        figures["pathological"] = _shown(_run("pathological", int(args.pathological)))
     if args.stream and args.data_dir is not None:
         args.data_dir.mkdir(parents=True, exist_ok=True)
-        _stream(args.stream, args.data_dir)
+        figures["stream"] = _stream(args.stream, args.data_dir)
     elif args.stream:
         with tempfile.TemporaryDirectory() as tmp:
-            _stream(args.stream, Path(tmp))
+            figures["stream"] = _stream(args.stream, Path(tmp))
+    record.write(figures, args.out)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
    same model as (1); the default ``tinycnn`` runs the same streaming path (official preset,
    224 px tensors) with a cheap network so that 10^5 images fit in minutes on a CPU.
 
-Every run uses ``--threads`` intra-op threads (default 1, like the other benchmarks).
+Every run uses ``--threads`` intra-op threads (default 1, like the other benchmarks). The
+figures are printed and written with the command and the machine to
+``results/benchmarks/score_throughput.json`` (``--out``).
 
     .venv/bin/python benchmarks/score_throughput.py                      # defaults below
     .venv/bin/python benchmarks/score_throughput.py --photos 64 --authors 10 \\
@@ -118,7 +120,7 @@ def authors_way(weights: Path, folder: Path, n: int, threads: int) -> float:
     return time.perf_counter() - start
 
 
-def bench_throughput(tmp: Path, args) -> None:
+def bench_throughput(tmp: Path, args) -> dict:
     weights = make_weights(tmp, "resnet50")
     photos = make_images(tmp / "photos", args.photos, 256)
     batched = run_child(weights, photos, args)
@@ -131,10 +133,19 @@ def bench_throughput(tmp: Path, args) -> None:
     print(f"authors' way (one process per image): {args.authors} images in {seconds:.1f} s = "
           f"{authors_rate:.3f} images/s")
     print(f"speed-up: {rate / authors_rate:.1f}x (target >= 20x)")
+    return {"backbone": "resnet50", "preset": "official", "batch": args.batch,
+            "photo_px": 256, "batched_images": batched["scored"],
+            "batched_seconds": round(batched["seconds"], 2),
+            "batched_images_per_s": round(rate, 3),
+            "batched_peak_rss_mib": round(batched["peak_rss_mib"], 1),
+            "authors_images": args.authors, "authors_seconds": round(seconds, 2),
+            "authors_images_per_s": round(authors_rate, 4),
+            "speedup_batched_over_authors": round(rate / authors_rate, 2)}
 
 
-def bench_memory(tmp: Path, args) -> None:
+def bench_memory(tmp: Path, args) -> list[dict]:
     weights = make_weights(tmp, args.memory_backbone)
+    rows = []
     for n in args.memory:
         folder = make_images(tmp / f"tiny{n}", n, 32)
         result = run_child(weights, folder, args)
@@ -142,9 +153,15 @@ def bench_memory(tmp: Path, args) -> None:
               f"{result['scored']:,} in {result['seconds']:.1f} s "
               f"({result['scored'] / result['seconds']:.0f} images/s), "
               f"peak RSS {result['peak_rss_mib']:.0f} MiB", flush=True)
+        rows.append({"backbone": args.memory_backbone, "preset": "official", "image_px": 32,
+                     "images": n, "scored": result["scored"],
+                     "seconds": round(result["seconds"], 2),
+                     "images_per_s": round(result["scored"] / result["seconds"], 1),
+                     "peak_rss_mib": round(result["peak_rss_mib"], 1)})
+    return rows
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=64, help="photos for the batched rate")
     parser.add_argument("--authors", type=int, default=10, help="photos for the authors' way")
@@ -155,19 +172,26 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--weights", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON record (default results/benchmarks/score_throughput.json)")
+    args = parser.parse_args(argv)
     if args.child:
         child(args)
         return
+    from _record import BenchmarkRecord
+
+    record = BenchmarkRecord.start("score_throughput", __file__, argv)
+    figures = {"torch_threads": args.threads}
     with tempfile.TemporaryDirectory(prefix="i2pa-score-bench-") as tmp:
         if args.photos:
-            bench_throughput(Path(tmp), args)
+            figures["throughput"] = bench_throughput(Path(tmp), args)
         if args.memory:
-            bench_memory(Path(tmp), args)
+            figures["memory"] = bench_memory(Path(tmp), args)
+    record.write(figures, args.out)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     main()

@@ -18,12 +18,17 @@ exist.
 
     python benchmarks/train_throughput.py [--steps 30 --threads 2 --workers 0 --cache-mib 0]
     python benchmarks/train_throughput.py --gpu [--steps 50 --batch-pairs 64 --compile]
+
+The figures are printed and written with the command and the machine to
+``results/benchmarks/train_throughput.json`` (``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -34,6 +39,9 @@ from i2pa_core.model.presets import make_transform
 from i2pa_core.train.loop import initial_model, make_optimizer, pick_device, train_step
 from i2pa_core.train.config import TrainConfig
 from i2pa_core.train.data import PairBatchSampler, PairBatches, pair_set
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import BenchmarkRecord  # noqa: E402
 
 
 def _timed(batches, model, optimizer, loss_fn, device, amp, normalize, warmup=3) -> float:
@@ -136,7 +144,10 @@ def main(argv=None) -> None:
     parser.add_argument("--pairs", default="data/pairs/pairs.parquet")
     parser.add_argument("--posts", default="data/simulate/posts.parquet")
     parser.add_argument("--image-root", default="data/render")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON record (default results/benchmarks/train_throughput.json)")
     args = parser.parse_args(argv)
+    record = BenchmarkRecord.start("train_throughput", __file__, argv)
     torch.set_num_threads(args.threads)
     if args.gpu:
         if not torch.cuda.is_available():
@@ -144,6 +155,10 @@ def main(argv=None) -> None:
         rate = gpu_synthetic(args.steps, args.batch_pairs, args.compile)
         print(f"GPU {torch.cuda.get_device_name()}: ResNet-50 224 px bf16 training "
               f"{rate:,.0f} images/s (batch {2 * args.batch_pairs} images; target >= 2,500)")
+        record.write({"device": "cuda", "gpu": torch.cuda.get_device_name(),
+                      "backbone": "resnet50", "preset": "paper", "image_px": 224,
+                      "batch_images": 2 * args.batch_pairs, "steps": args.steps,
+                      "compile": args.compile, "images_per_s": round(rate, 1)}, args.out)
         return
     cfg = TrainConfig(num_workers=args.workers, batch_pairs=args.batch_pairs, device="cpu")
     passes, cached_mib = pipeline_vs_preloaded(cfg, args.steps, args.pairs, args.posts,
@@ -151,12 +166,23 @@ def main(argv=None) -> None:
     print(f"CPU, {args.threads} threads, {args.workers} workers, {cfg.backbone}/{cfg.preset}, "
           f"{cfg.batch_pairs} pairs/step, {args.steps} steps, cache {args.cache_mib} MiB "
           f"({cached_mib:.0f} MiB used)")
+    figures = {"device": "cpu", "torch_threads": args.threads, "workers": args.workers,
+               "backbone": cfg.backbone, "preset": cfg.preset, "batch_pairs": cfg.batch_pairs,
+               "steps": args.steps, "cache_mib": args.cache_mib,
+               "cache_used_mib": round(cached_mib, 1), "passes": []}
     for k, (pipe, pre) in enumerate(passes):
         name = "cold (decoding)" if k == 0 else \
             "warm (cached)" if args.cache_mib else "again (decoding)"
         print(f"pass {k + 1}, {name}: pipeline {cfg.batch_pairs / pipe:,.1f} pairs/s "
               f"({pipe * 1e3:.0f} ms/step), preloaded {cfg.batch_pairs / pre:,.1f} pairs/s "
               f"({pre * 1e3:.0f} ms/step); ratio {pre / pipe:.3f} (target >= 0.8)")
+        figures["passes"].append({
+            "pass": k + 1, "kind": name, "pipeline_pairs_per_s": round(cfg.batch_pairs / pipe, 2),
+            "pipeline_ms_per_step": round(pipe * 1e3, 1),
+            "preloaded_pairs_per_s": round(cfg.batch_pairs / pre, 2),
+            "preloaded_ms_per_step": round(pre * 1e3, 1),
+            "pipeline_over_preloaded_rate": round(pre / pipe, 3)})
+    record.write(figures, args.out)
 
 
 if __name__ == "__main__":
