@@ -347,3 +347,23 @@ def test_run_generalisation_two_runs(tmp_path):
     assert table["accuracy"].tolist() == pytest.approx([0.5] * 3)
     assert (table["min"] + table["max"]).tolist() == pytest.approx([1.0] * 3)
     assert {"cue_younger", "cue_followers", "cue_user_rate", "cue_cast_warmth"} <= set(table)
+
+
+def test_stage_writes_the_table_and_entries_of_two_runs(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from i2pa_core.io.source import DataSource
+    from i2pa_core.stages.evaluate_parts import generalisation
+
+    monkeypatch.chdir(tmp_path)
+    stage = SimpleNamespace(generalise={"variants": ["reddit"], "n_users": 8, "days": 90.0,
+                                        "flickr_n": 15})
+    synthetic = DataSource(True, "simulated platform (test)", "the simulated platform")
+    table, entries = generalisation([MeanBrightness(), Negated()], "synthetic", stage, 1, {},
+                                    {"image_size": 16}, {}, synthetic)
+    assert [e["construction"] for e in entries] == list(CONSTRUCTIONS)
+    assert all(e["runs"] == 2 and e["accuracy"] == pytest.approx(50.0) for e in entries)
+    written = (tmp_path / "figures" / "generalisation.md").read_text()
+    assert "mean of 2 training runs" in written and "Data: simulated platform (test)." in written
+    crawl = DataSource(False, "posts table crawl.csv", "posts table crawl.csv")
+    assert generalisation(MeanBrightness(), "synthetic", stage, 1, {}, {}, {}, crawl) == (None, [])

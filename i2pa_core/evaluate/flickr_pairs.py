@@ -20,8 +20,9 @@ popular post is A). They differ in what r removes, hence in what their label mea
   its own user's posts of the same time, so audience, engagement, follower growth and age
   drop out, but the pairs still cross users (the paper's random pairing). On the same
   platforms q orders 92-99 % of the pairs and the engagement, follower, cast and age scorers
-  48-52 %: the label is intrinsic, and the test adds what PDIPs cannot show, whether a
-  model's scores are comparable *between* users.
+  48-53 %: the label follows q, up to the hour and caption effects, which no image shows.
+  The test adds what PDIPs cannot show: whether a model's scores are comparable *between*
+  users.
 """
 
 from __future__ import annotations
