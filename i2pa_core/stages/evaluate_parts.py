@@ -76,27 +76,32 @@ def write_category_scores(test_scores: pd.Series, truth: pd.DataFrame | None,
     save_figure(category_scores(test_scores, category), stem, caption=source.note)
 
 
-def generalisation(model, preset: str, stage, seed: int, simulate: dict, render: dict,
+def generalisation(models, preset: str, stage, seed: int, simulate: dict, render: dict,
                    rules: dict, source: DataSource) -> tuple[pd.DataFrame | None, list[dict]]:
     """``figures/generalisation.*`` (paper Sec. 4.3 on other simulated platforms) and its
-    metrics entries; on a crawl the table says "not available" and the entries are empty."""
+    metrics entries (schema: :mod:`i2pa_core.evaluate.generalise_report`); on a crawl the table
+    says "not available" and the entries are empty.
+
+    Args:
+        models: the trained model, or the models of the training runs (one per repeat): each
+            row gives the mean over runs with its t interval and range, and the oracle.
+    """
     from i2pa_core.config import from_mapping
     from i2pa_core.evaluate.generalise import GeneraliseConfig
+    from i2pa_core.evaluate.generalise_report import caption, metric_entries, percent_rows
     from i2pa_core.io.files import write_table
     from i2pa_core.pdip.config import PDIPConfig
     from i2pa_core.simulate.platform import SimulateConfig
-    from i2pa_core.stages.evaluate import generalisation_rows, generalise_in_scratch
+    from i2pa_core.stages.evaluate import PAPER_GENERALISATION, generalise_in_scratch
 
     stem = "figures/generalisation"
     if not source.synthetic:
         write_not_available(stem, NO_PLATFORM, source.note, figure=False)
         return None, []
     table = generalise_in_scratch(
-        model, preset, from_mapping(GeneraliseConfig, stage.generalise, "evaluate.generalise"),
+        models, preset, from_mapping(GeneraliseConfig, stage.generalise, "evaluate.generalise"),
         seed, from_mapping(SimulateConfig, {**simulate, **render}, "simulate"),
         from_mapping(PDIPConfig, rules, "pairs.rules"))
-    rows, entries = generalisation_rows(table)
-    write_table(stem, rows, "Pairwise accuracy of the model trained on the instagram variant on "
-                "other simulated platforms (n pairs, 95 % bootstrap CI; oracle = the hidden "
-                f"intrinsic score). {source.note}")
-    return table, entries
+    write_table(stem, percent_rows(table, PAPER_GENERALISATION), caption(table, source.note),
+                float_format="{:.2f}")
+    return table, metric_entries(table, PAPER_GENERALISATION)
