@@ -14,9 +14,9 @@ from i2pa_core.config import ConfigError
 from i2pa_core.io.files import write_table
 from i2pa_core.stages.ablate import (AblateRun, ablate_stage, input_text, main,
                                      run_train_config, setting_record)
-from i2pa_core.stages.tables import (P_COLUMN, backbone_table, noise_runs, noise_table,
-                                     pooled_sd, read_runs, summary_rows)
-from i2pa_core.stages.tables_captions import backbone_caption, noise_caption, paired_sd
+from i2pa_core.stages.tables import (P_COLUMN, backbone_table, noise_table, pooled_sd,
+                                     read_runs, summary_rows)
+from i2pa_core.stages.tables_captions import backbone_caption, noise_caption
 from i2pa_core.train.budget import STUDY_PROFILES, Budget, profile_settings, sample_test_pairs
 from i2pa_core.train.config import train_config
 from i2pa_core.train.repeats import repeat_seed
@@ -163,24 +163,24 @@ def test_table2_caption_states_runs_test_pairs_and_the_resolvable_difference(rec
     # Pooled sd of the runs: sum of squares 2 + 14/3 + 2 over 6 df -> sqrt(13/9) = 1.20185.
     sd, df = pooled_sd(records)
     assert (sd, df) == (pytest.approx(math.sqrt(13 / 9)), 6)
-    # Run-by-run differences to 0 %: 10 %: -1, -2, 1 (variance 7/3); 20 %: -4, -5, -6 (1);
-    # pooled over 4 df: sqrt((2 * 7/3 + 2 * 1) / 4) = sqrt(5/3) = 1.29099.
-    sd_d = math.sqrt(5 / 3)
-    assert paired_sd(noise_runs(records)) == (pytest.approx(sd_d), 4)
-    # Paired, 3 runs: (t_0.975,2 + t_0.8,2) sd_d / sqrt(3) = (4.302653 + 1.060660) 0.745356 = 4.0
-    smallest = (4.302653 + 1.060660) * sd_d / math.sqrt(3)
+    # Run-by-run differences to 0 %: 10 %: -1, -2, 1 (sd sqrt(7/3) = 1.5275); 20 %: -4, -5, -6
+    # (sd 1). Paired, 3 runs: (t_0.975,2 + t_0.8,2) sd / sqrt(3) = 5.363313 sd / 1.732051.
+    t_sum = 4.302653 + 1.060660
+    res10, res20 = t_sum * math.sqrt(7 / 3) / math.sqrt(3), t_sum * 1.0 / math.sqrt(3)
+    table = noise_table(records)
+    assert table["Resolvable (points)"].iloc[1:].tolist() == [pytest.approx(res10, abs=1e-4),
+                                                            pytest.approx(res20, abs=1e-4)]
     text = noise_caption(records, DATA)
     assert DATA in text and "trained 3 times" in text and "2,048 training pairs" in text
     assert "same 1,000 test PDIPs" in text
-    assert f"is {sd_d:.2f} points (4 df), against {sd:.2f} between the runs" in text
-    assert f"resolves differences of {smallest:.1f} points or more" in text
-    assert "cannot resolve the paper's 1-point steps" in text
-    # 16 runs: (2.131450 + 0.866245) sd_d / 4 = 0.968 <= 1; 15 runs: 1.004 > 1.
-    assert "they need 16 runs per level" in text
-    # Unpaired: 24 runs: (2.01290 + 0.84998) sd sqrt(2/24) = 0.993 <= 1; 23 runs: 1.016 > 1.
-    # With 3: (t_0.975,4 + t_0.8,4) sd sqrt(2/3) = (2.776445 + 0.940965) 1.20185 0.816497.
-    unpaired = (2.776445 + 0.940965) * math.sqrt(13 / 9) * math.sqrt(2 / 3)
-    assert f"two-sample t test: 24, resolving {unpaired:.1f} points with 3" in text
+    assert f"sd of 1.00 (20 %) to 1.53 points (10 %), against {sd:.2f} between" in text
+    assert f"resolves differences to 0 % of {res20:.1f} (20 %) to {res10:.1f} points (10 %)" \
+        in text
+    # 1 point at sd 1: 10 runs (2.262157 + 0.883404) / sqrt(10) = 0.9947; 9 runs: 1.0650.
+    # At sd 1.5275: 20 runs (2.093024 + 0.860951) 1.5275 / sqrt(20) = 1.0090; 21: 0.9812.
+    assert "1-point steps need 10 to 21 runs per level" in text
+    # Unpaired at the pooled sd: 24 runs (2.01290 + 0.84998) sd sqrt(2/24) = 0.993; 23: 1.016.
+    assert "unpaired, at the pooled sd: 24)" in text
     # Half-width 2.0 at n = 1,000: 1,000 (2.0 / 0.5)^2 = 16,000 test pairs for 0.5.
     assert "half-width is 2.0 points at n = 1,000; about 16,000 test pairs" in text
     assert "Holm-adjusted over the 2 level(s)" in text

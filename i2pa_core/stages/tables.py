@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from i2pa_core import paper
 from i2pa_core.config import ConfigError
@@ -32,6 +33,7 @@ P_COLUMN = "p (paired t, Holm)"
 # (pairs per epoch x epochs) than this is "not run at a meaningful budget": our threshold, set
 # far above the one batch the CPU default gives those networks.
 MEANINGFUL_PAIRS = 10_000
+STEP_OF_PAPER = 1.0   # Table 2's steps in the paper are about 1 point apart (76.65 ... 73.10)
 
 
 def read_runs(root: str | os.PathLike, names) -> list[dict]:
@@ -75,12 +77,17 @@ def _row(rec: dict) -> dict:
             "Train pairs x epochs": f"{rec['train_pairs_per_epoch']} x {rec['epochs']}"}
 
 
-def _difference(diff: dict | None, p_holm: float) -> dict:
-    if diff is None:
-        return {"Diff. (points)": float("nan"), "Diff. CI low": float("nan"),
-                "Diff. CI high": float("nan"), P_COLUMN: float("nan")}
-    return {"Diff. (points)": diff["mean"], "Diff. CI low": diff["ci_low"],
-            "Diff. CI high": diff["ci_high"], P_COLUMN: p_holm}
+def _difference(diff: dict | None, p_holm: float, resolvable: bool = False) -> dict:
+    """The paired difference's columns; ``resolvable`` adds :func:`paired_resolvable`."""
+    nan = float("nan")
+    out = ({"Diff. (points)": nan, "Diff. CI low": nan, "Diff. CI high": nan, P_COLUMN: nan}
+           if diff is None else
+           {"Diff. (points)": diff["mean"], "Diff. CI low": diff["ci_low"],
+            "Diff. CI high": diff["ci_high"], P_COLUMN: p_holm})
+    if resolvable:
+        out["Resolvable (points)"] = nan if diff is None else paired_resolvable(diff["sd"],
+                                                                                diff["runs"])
+    return out
 
 
 def _adjusted(diffs: list[dict | None]) -> list[float]:
@@ -105,7 +112,7 @@ def noise_table(records: list[dict]) -> pd.DataFrame:
     diffs = [None if ref is None or r is ref else paired(r, ref) for r in rows]
     return pd.DataFrame([{"Noise (%)": f"{100 * r['label_noise']:g}",
                           "Paper (%)": PAPER_NOISE.get(round(r["label_noise"], 4), float("nan")),
-                          **_row(r), **_difference(d, p)}
+                          **_row(r), **_difference(d, p, resolvable=True)}
                          for r, d, p in zip(rows, diffs, _adjusted(diffs))])
 
 
@@ -197,3 +204,20 @@ def summary_rows(records: list[dict]) -> list[dict]:
              "accuracy": r["mean_accuracy"], "ci_low": r["runs_ci_low"],
              "ci_high": r["runs_ci_high"], "n": r["test_n"], "runs": r["runs"],
              "interval": "runs"} for r, value, label in rows]
+
+
+def paired_resolvable(sd_d: float, runs: int, confidence: float = 0.95,
+                      power: float = 0.8) -> float:
+    """Smallest true mean difference that a two-sided paired t test over ``runs`` pairs of runs
+    (sd of the run-by-run differences ``sd_d``) detects with probability ``power``:
+    ``(t_{1-a/2, runs-1} + t_{power, runs-1}) sd_d / sqrt(runs)``. NaN below two runs."""
+    if runs < 2 or not np.isfinite(sd_d):
+        return float("nan")
+    t_sum = stats.t.ppf(0.5 + confidence / 2, runs - 1) + stats.t.ppf(power, runs - 1)
+    return float(t_sum * sd_d / np.sqrt(runs))
+
+
+def paired_runs_needed(sd_d: float, difference: float, most: int = 1000) -> int | None:
+    """Fewest runs for which :func:`paired_resolvable` is at most ``difference``."""
+    return next((n for n in range(2, most + 1)
+                 if paired_resolvable(sd_d, n) <= difference), None)

@@ -5,14 +5,13 @@ wins in Table 3 at its budget."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from i2pa_core.metrics import resolvable_difference, runs_needed
-from i2pa_core.stages.tables import (BACKBONE_NAMES, MEANINGFUL_PAIRS, accuracies, backbone_note,
-                                     backbone_runs, noise_runs, paired, pooled_sd, row_name,
+from i2pa_core.metrics import runs_needed
+from i2pa_core.stages.tables import (BACKBONE_NAMES, MEANINGFUL_PAIRS, STEP_OF_PAPER, accuracies,
+                                     backbone_note, backbone_runs, noise_runs, paired,
+                                     paired_resolvable, paired_runs_needed, pooled_sd, row_name,
                                      scratch_twin)
 
-STEP_OF_PAPER = 1.0   # Table 2's steps in the paper are about 1 point apart (76.65 ... 72.63)
 
 
 def _sentence(text: str) -> str:
@@ -37,34 +36,6 @@ def half_width(records: list[dict]) -> float:
                           for rec in records for r in rec["run_records"]]))
 
 
-def paired_resolvable(sd_d: float, runs: int, confidence: float = 0.95,
-                      power: float = 0.8) -> float:
-    """Smallest true mean difference that a two-sided paired t test over ``runs`` pairs of runs
-    (sd of the run-by-run differences ``sd_d``) detects with probability ``power``:
-    ``(t_{1-a/2, runs-1} + t_{power, runs-1}) sd_d / sqrt(runs)``. NaN below two runs."""
-    if runs < 2 or not np.isfinite(sd_d):
-        return float("nan")
-    t_sum = stats.t.ppf(0.5 + confidence / 2, runs - 1) + stats.t.ppf(power, runs - 1)
-    return float(t_sum * sd_d / np.sqrt(runs))
-
-
-def paired_runs_needed(sd_d: float, difference: float, most: int = 1000) -> int | None:
-    """Fewest runs for which :func:`paired_resolvable` is at most ``difference``."""
-    return next((n for n in range(2, most + 1)
-                 if paired_resolvable(sd_d, n) <= difference), None)
-
-
-def paired_sd(rows: list[dict]) -> tuple[float, int]:
-    """The sd of the run-by-run differences to the 0 % setting, pooled over the levels that are
-    paired with it, and its df."""
-    ref = rows[0]
-    diffs = [d for r in rows[1:] if (d := paired(r, ref)) is not None]
-    df = sum(d["runs"] - 1 for d in diffs)
-    if df == 0:
-        return float("nan"), 0
-    return float(np.sqrt(sum((d["runs"] - 1) * d["sd"] ** 2 for d in diffs) / df)), df
-
-
 def test_pairs_for(rows: list[dict], target: float = 0.5) -> int:
     """Test pairs that bring one run's bootstrap half-width to ``target`` points (it shrinks as
     1 / sqrt(n)), rounded up to a thousand."""
@@ -77,29 +48,31 @@ def _runs(n: int | None) -> str:
 
 
 def resolution_text(rows: list[dict]) -> str:
-    """What Table 2 can resolve: the sd of the run-by-run differences between levels (and of the
-    runs themselves), the smallest difference that the runs per level detect, the runs that
-    the paper's 1-point steps need, and the test pairs."""
-    sd, _ = pooled_sd(rows)
-    sd_d, df = paired_sd(rows)
+    """What Table 2 can resolve: the sd of the run-by-run differences of each level to 0 %
+    (and of the runs themselves), the smallest differences that the runs per level detect,
+    the runs that the paper's 1-point steps need, and the test pairs."""
+    levels = [(r, d) for r in rows[1:] if (d := paired(r, rows[0])) is not None]
     repeats = min(r["runs"] for r in rows)
-    if df == 0:
+    if not levels:
         return ("Resolution: fewer than two paired runs per level, so no interval over runs "
                 "and no resolution.")
-    smallest = paired_resolvable(sd_d, repeats)
-    verdict = "resolves" if smallest <= STEP_OF_PAPER else "cannot resolve"
-    return (f"Resolution: run k of a level and 0 % run k share their seed, so the levels are "
-            f"compared run by run; the sd of those differences, pooled over the levels, is "
-            f"{sd_d:.2f} points ({df} df), against {sd:.2f} between the runs of one level. "
-            f"With {repeats} runs per level a paired t test (alpha 0.05, power 0.8) resolves "
-            f"differences of {smallest:.1f} points or more, so this setting {verdict} the "
-            f"paper's {STEP_OF_PAPER:g}-point steps on these test pairs; at this sd they need "
-            f"{_runs(paired_runs_needed(sd_d, STEP_OF_PAPER))} runs per level (unpaired, a "
-            f"two-sample t test: {_runs(runs_needed(sd, STEP_OF_PAPER))}, resolving "
-            f"{resolvable_difference(sd, repeats):.1f} points with {repeats}). Test pairs: one "
-            f"run's 95 % bootstrap half-width is {half_width(rows):.1f} points at n = "
-            f"{rows[0]['test_n']:,}; about {test_pairs_for(rows):,} test pairs bring it to "
-            f"0.5 (the gpu study profile: python -m i2pa_core.stages.ablate --profile gpu).")
+    low, high = (min(levels, key=lambda x: x[1]["sd"]), max(levels, key=lambda x: x[1]["sd"]))
+    name = lambda x: f"{100 * x[0]['label_noise']:g} %"   # noqa: E731
+    need = [_runs(paired_runs_needed(x[1]["sd"], STEP_OF_PAPER)) for x in (low, high)]
+    sd, _ = pooled_sd(rows)
+    return (f"Resolution: run k of a level and 0 % run k share their seed, so each level is "
+            f"compared with 0 % run by run; those differences have an sd of "
+            f"{low[1]['sd']:.2f} ({name(low)}) to {high[1]['sd']:.2f} points ({name(high)}), "
+            f"against {sd:.2f} between the runs of one level (pooled). With {repeats} runs per "
+            f"level a paired t test (alpha 0.05, power 0.8) resolves differences to 0 % of "
+            f"{paired_resolvable(low[1]['sd'], repeats):.1f} ({name(low)}) to "
+            f"{paired_resolvable(high[1]['sd'], repeats):.1f} points ({name(high)}) (column "
+            f"Resolvable); the paper's {STEP_OF_PAPER:g}-point steps need {need[0]} to "
+            f"{need[1]} runs per level at these sds (unpaired, at the pooled sd: "
+            f"{_runs(runs_needed(sd, STEP_OF_PAPER))}). Test pairs: one run's 95 % bootstrap "
+            f"half-width is {half_width(rows):.1f} points at n = {rows[0]['test_n']:,}; about "
+            f"{test_pairs_for(rows):,} test pairs bring it to 0.5 (the gpu study profile: "
+            f"python -m i2pa_core.stages.ablate --profile gpu).")
 
 
 def noise_caption(records: list[dict], note: str) -> str:
