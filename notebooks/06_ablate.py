@@ -14,14 +14,17 @@
 # ---
 
 # %% [markdown]
-# # Stage `ablate`: one retrain of Table 2 (label noise) or Table 3 (backbone)
+# # Stage `ablate`: the runs of one setting of Table 2 (label noise) or Table 3 (backbone)
 #
 # DVC runs this notebook once per entry of `ablate.runs` (a `foreach` stage; `run` is set with
-# `--set run=<name>`). Each run is the `train` section plus the run's overrides (`label_noise`
-# or `backbone`) and its named budget, trained from scratch on the **simulated platform** (no
-# ImageNet weights offline). Label noise flips a seeded share of the *training* labels only;
-# validation and test labels are untouched. The heavy backbones get a smaller budget on the CPU,
-# and the accuracy below always carries its n and 95 % bootstrap interval.
+# `--set run=<name>`). A setting is the `train` section plus the run's overrides (`label_noise`,
+# or `backbone`, `pretrained` and `preset`) and its named budget, on the **simulated platform**
+# by default. It is trained `ablate.repeats` times: run k has training seed k (the base seed for
+# k = 0; initial weights, order and sample of the training pairs, flipped labels, augmentation),
+# one torch thread, `ablate.workers` runs at once, so the numbers do not depend on the worker
+# count. Every run is tested on the same test pairs, so the spread of the runs is the training
+# noise, and run k of two settings differs only in the setting. Label noise flips a seeded share
+# of the *training* labels only; validation and test labels are untouched.
 
 # %% tags=["parameters"]
 base = {"seed": 0}
@@ -31,16 +34,16 @@ ablate = {}
 run = "noise_00"
 
 # %%
-from i2pa_core import paths
-import tempfile
+import pandas as pd
 
+from i2pa_core import paths
 from i2pa_core.io.files import write_metrics
-from i2pa_core.stages.ablate import ablate_stage, run_record, run_train_config
-from i2pa_core.train.budget import sample_test_pairs
 from i2pa_core.io.tables import load_inputs
+from i2pa_core.stages.ablate import ablate_stage, input_text, run_train_config, setting_record
 from i2pa_core.train.config import for_source
-from i2pa_core.train.results import split_scores, test_metrics
-from i2pa_core.train.loop import train_model
+from i2pa_core.train.pool import map_runs
+from i2pa_core.train.repeats import tasks_for, train_and_test
+from i2pa_core.train.results import training_input_size
 
 stage = ablate_stage(ablate)
 inputs = load_inputs(data)  # the PDIPs whose images passed the images stage
@@ -53,19 +56,18 @@ print(source.note)
 cfg
 
 # %% [markdown]
-# Training keeps the best-validation epoch as in the `train` stage; the checkpoints go to a
-# temporary folder (a VGG-16 checkpoint with its optimiser state is about 1.5 GB).
+# Each run keeps its best-validation epoch as in the `train` stage (checkpoints in a temporary
+# folder) and is scored on the budget's test pairs, drawn with the base seed.
 
 # %%
-with tempfile.TemporaryDirectory(prefix=f"ablate-{run}-") as tmp:
-    result = train_model(cfg, pdips, posts, image_root, tmp, seed, progress=False, live=False)
-result.history
+tasks = tasks_for(run, cfg, pdips, seed, stage.repeats, budget.test_pairs)
+runs = map_runs(train_and_test, tasks, {"posts": posts, "truth": truth, "image_root": image_root},
+                workers=stage.workers, progress=False, desc=run)
+pd.DataFrame(runs)
 
 # %%
-test = sample_test_pairs(pdips, budget.test_pairs, seed)
-scores = split_scores(result.model, test, posts, image_root, cfg.preset, "test")
-accuracy = test_metrics(test, scores, truth)
-metrics = {**run_record(run, spec, budget, cfg, int((pdips["split"] == "train").sum()), accuracy,
-                        result.best_epoch, result.best_val_accuracy), **source.as_metrics()}
+size = input_text(cfg.preset, training_input_size(pdips, posts, image_root, cfg.preset))
+metrics = {**setting_record(run, spec, budget, cfg, int((pdips["split"] == "train").sum()), runs,
+                            seed, size), **source.as_metrics()}
 write_metrics(f"{paths.ABLATE_RESULTS}/{run}/metrics.json", metrics)
-{k: v for k, v in metrics.items() if k != "config"}
+{k: v for k, v in metrics.items() if k not in ("config", "run_records")}

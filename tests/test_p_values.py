@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from i2pa_core.beyond.tables import loss_table, trend_text
+from i2pa_core.beyond.tables import P_COLUMN, loss_table, trend_text
 from i2pa_core.human.analysis import human_vs_model
 from i2pa_core.io.files import format_p, is_p_column, write_table
 from i2pa_core.metrics import mcnemar_exact, mcnemar_log_p
@@ -118,12 +118,16 @@ def test_table_writer_blanks_missing_p_and_names_underflow(tmp_path):
     assert "9.8e-01" in (tmp_path / "u.md").read_text()
 
 
-def test_beyond_tables_and_caption_format_p_the_same_way():
+def test_beyond_tables_and_caption_format_p_the_same_way(tmp_path):
     setting = {"studies": ["loss"], "loss": "hinge", "accuracy": 85.0, "ci_low": 82.0,
                "ci_high": 88.0, "runs": 3, "min": 84.0, "max": 86.0, "test_n": 1000,
-               "mcnemar_p_values": [4.8561896725776943e-04, 3.2666467957746144e-06, 0.0]}
-    assert loss_table([setting])["McNemar p per run vs reference"].tolist() == \
-        ["4.9e-04 / 3.3e-06 / < 1e-300"]
+               "diff": -1.0, "diff_ci_low": -2.0, "diff_ci_high": 0.0, "diff_p": 0.0,
+               "diff_p_holm": 0.0}
+    table = loss_table([setting, dict(setting, diff_p_holm=4.8561896725776943e-04)])
+    write_table(tmp_path / "t", table, "Data: by hand.", float_format="{:.2f}",
+                p_columns=[P_COLUMN])
+    md = (tmp_path / "t.md").read_text()
+    assert "< 1e-300" in md and "4.9e-04" in md
     trend = {"n_runs": 27, "slope": 1.5, "ci_low": -0.4, "ci_high": 3.4,
              "p_value": 0.12926490971393428}
     assert "p = 1.3e-01, least squares" in trend_text(trend)

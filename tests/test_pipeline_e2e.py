@@ -32,11 +32,10 @@ TINY = {
                  "popularity_mlp": {"epochs": 1},
                  "generalise": {"variants": ["flickr"], "n_users": 20, "flickr_n": 50,
                                 "max_pdips": 50}},
-    "ablate": {"budgets": {"light": {"max_train_pairs": 64, "max_val_pairs": 20, "test_pairs": 20},
+    "ablate": {"repeats": 2,
+               "budgets": {"light": {"max_train_pairs": 64, "max_val_pairs": 20, "test_pairs": 20},
                            "heavy": {"max_train_pairs": 32, "max_val_pairs": 20, "test_pairs": 20}}},
-    "beyond": {"budget": {"max_train_pairs": 64, "max_val_pairs": 20, "test_pairs": 20},
-               "thresholds": [0.8, 0.95], "sigmas": [0.3], "losses": ["bce", "hinge"],
-               "repeats": 1},
+    "beyond": {"thresholds": [0.8, 0.95], "sigmas": [0.3], "losses": ["bce", "hinge"]},
 }
 
 TINY_RUNS = {"noise_00": {"table": "noise", "budget": "light", "train": {"label_noise": 0.0}},
@@ -81,7 +80,7 @@ def _write_params(root: Path, params: dict) -> None:
 def _tiny_params(root: Path) -> dict:
     params = yaml.safe_load((root / "params.yaml").read_text())
     _merge(params, TINY)
-    params["ablate"]["runs"] = TINY_RUNS  # replaced, not merged: two tiny runs instead of nine
+    params["ablate"]["runs"] = TINY_RUNS  # replaced, not merged: two tiny settings, not seven
     return params
 
 

@@ -1,5 +1,7 @@
-"""Training the runs of the ``beyond`` stage (:mod:`i2pa_core.beyond.settings`), their paired
-comparison with the reference, and the summary of each setting over its repeats.
+"""The runs of the ``beyond`` stage (:mod:`i2pa_core.beyond.settings`): the reference's runs
+taken from its ``ablate`` run, every other setting trained at the reference's budget and config
+(:func:`run_all`, through the run pool of :mod:`i2pa_core.train.pool`), and the summary of each
+setting over its runs with its paired difference to the reference.
 
 Each run trains with one thread, so its numbers do not depend on the machine's core count or
 on ``beyond.workers``, the number of runs trained at once in separate processes.
@@ -7,139 +9,150 @@ on ``beyond.workers``, the number of runs trained at once in separate processes.
 
 from __future__ import annotations
 
-import multiprocessing
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm.auto import tqdm
 
-from i2pa_core.metrics import mcnemar_test, pair_outcomes
-from i2pa_core.train.budget import Budget, budget_train_config
 from i2pa_core.beyond.settings import BeyondRun, RunPairs, gap
-from i2pa_core.train.results import split_scores, test_metrics
-from i2pa_core.train.loop import train_model
-from i2pa_core.train.config import TrainConfig, for_source
+from i2pa_core.config import ConfigError, from_mapping
+from i2pa_core.metrics import holm, paired_runs_difference, runs_summary
+from i2pa_core.train.budget import sample_test_pairs
+from i2pa_core.train.config import TrainConfig
+from i2pa_core.train.pool import map_runs
+from i2pa_core.train.repeats import RunTask, pairs_digest, train_and_test, used_training_pairs
 
-_WORKER: dict = {}  # what a worker process was given once: posts, truth, image root
-
-
-def run_train_config(train_section, budget: Budget, run: BeyondRun) -> TrainConfig:
-    """The ``train`` section with the stage's budget and the run's loss, one thread, never
-    resumed (``preset: auto`` is the platform's: the stage runs on the platform only)."""
-    return for_source(budget_train_config(train_section, budget,
-                                          {"loss": run.loss, "threads": 1},
-                                          f"beyond ({run.name}: train section + budget + loss)"),
-                      synthetic=True)
+PAIRED_STUDIES = ("grid", "loss")   # the studies tested on the reference's test pairs
 
 
-def train_and_test(run: BeyondRun, data: RunPairs, posts: pd.DataFrame,
-                   truth: pd.DataFrame | None, cfg: TrainConfig, image_root,
-                   seed: int) -> tuple[dict, pd.DataFrame]:
-    """Train one run (seed ``seed + run.repeat``) and score its test pairs: (its record, the
-    test pairs with ``correct``)."""
-    pairs = data.pairs
-    with tempfile.TemporaryDirectory(prefix="i2pa-beyond-") as out_dir:
-        result = train_model(cfg, pairs, posts, image_root, out_dir, seed + run.repeat,
-                             progress=False, live=False)
-    test = pairs[pairs["split"] == "test"]
-    scores = split_scores(result.model, test, posts, image_root, cfg.preset, "test")
-    lookup = scores.set_index("post_id")["score"]
-    outcome = pair_outcomes(lookup.loc[test["a_post_id"]].to_numpy(),
-                            lookup.loc[test["b_post_id"]].to_numpy())
+def reference_config(reference: dict) -> TrainConfig:
+    """The full train config of the reference's runs (as its ``ablate`` run recorded it)."""
+    return from_mapping(TrainConfig, reference["config"], f"ablate run {reference['run']}")
+
+
+def check_reference(reference: dict, base_seed: int, pairs: RunPairs, truth) -> None:
+    """The reference's runs must be those of this data and seed: the same base seed, a 0 %
+    label-noise run, tested on the very test pairs this stage samples (same digest).
+
+    Raises:
+        ConfigError: naming what differs and the run to redo.
+    """
+    name = reference["run"]
+    test = sample_test_pairs(pairs.pairs, reference["test_pairs_budget"], base_seed)
+    problems = []
+    if reference["base_seed"] != base_seed:
+        problems.append(f"base seed {reference['base_seed']} (here {base_seed})")
+    if reference["label_noise"] != 0.0:
+        problems.append(f"label noise {reference['label_noise']} (the reference has none)")
+    if reference["test_digest"] != pairs_digest(test):
+        problems.append("other test pairs than the current PDIPs give")
+    if (truth is None) != ("oracle_accuracy" not in reference):
+        problems.append("another data source")
+    if problems:
+        raise ConfigError(f"beyond.reference: the runs of ablate run {name!r} have "
+                          f"{'; '.join(problems)}; run 'dvc repro ablate@{name}' first")
+
+
+def _setting_fields(run: BeyondRun, data: RunPairs, cfg: TrainConfig) -> dict:
     record = {"run": run.run_id, "setting": run.name, "repeat": run.repeat,
               "studies": list(run.studies), "threshold": run.threshold, "sigma": run.sigma,
               "gap": gap(run.threshold, run.sigma), "split": run.split, "loss": run.loss,
-              "train_pairs_available": data.available,
-              "train_pool": int((pairs["split"] == "train").sum()), "epochs": cfg.epochs,
-              "best_val_accuracy": 100 * result.best_val_accuracy,
-              **test_metrics(pairs, scores, truth)}
+              "train_pairs_available": data.available, "epochs": cfg.epochs,
+              "train_pairs_per_epoch": min(data.available, cfg.max_train_pairs or data.available)}
     if data.precision is not None:
         record.update({f"pool_{k}": v for k, v in data.precision.items()})
-    return record, test[["a_post_id", "b_post_id"]].assign(correct=outcome == 1.0)
+    return record
 
 
-def _start_worker(posts, truth, image_root) -> None:
-    _WORKER.update(posts=posts, truth=truth, image_root=image_root)
+def reference_records(reference: dict, runs: list[BeyondRun], data: RunPairs) -> list[dict]:
+    """One record per reference run (``runs``: the reference's, by repeat), from its ``ablate``
+    run's records."""
+    by_repeat = {r["repeat"]: r for r in reference["run_records"]}
+    cfg = reference_config(reference)
+    return [{**_setting_fields(run, data, cfg),
+             **{k: v for k, v in by_repeat[run.repeat].items() if k not in ("run_id", "repeat")}}
+            for run in runs]
 
 
-def _run_in_worker(task) -> tuple[dict, pd.DataFrame]:
-    run, data, cfg, seed = task
-    return train_and_test(run, data, _WORKER["posts"], _WORKER["truth"], cfg,
-                          _WORKER["image_root"], seed)
+def seeds_of(reference: dict) -> dict[int, int]:
+    """The training seed of each repeat of the reference's runs, by repeat."""
+    return {r["repeat"]: r["seed"] for r in reference["run_records"]}
+
+
+def training_reads(runs: list[BeyondRun], data: dict[str, RunPairs],
+                   reference: dict) -> dict[str, pd.DataFrame]:
+    """The training pairs that each run will read at the reference's budget, by run id
+    (:func:`~i2pa_core.train.repeats.used_training_pairs`): the images that must exist."""
+    cfg, seeds = reference_config(reference), seeds_of(reference)
+    return {run.run_id: used_training_pairs(data[run.name].pairs, cfg, seeds[run.repeat])
+            for run in runs}
 
 
 def run_all(runs: list[BeyondRun], data: dict[str, RunPairs], posts: pd.DataFrame,
-            truth: pd.DataFrame | None, train_section, budget: Budget, image_root, seed: int,
+            truth: pd.DataFrame | None, reference: dict, image_root, base_seed: int,
             workers: int = 1, progress: bool = True) -> list[dict]:
-    """Train and test every run, ``workers`` at a time (fresh processes; 1: in this one),
-    then :func:`compare_to_reference`. Records come back in the order of ``runs``."""
-    tasks = [(run, data[run.run_id], run_train_config(train_section, budget, run), seed)
-             for run in runs]
-    bar = dict(total=len(tasks), desc="beyond runs", unit="run", disable=not progress)
-    if workers == 1:
-        _start_worker(posts, truth, image_root)
-        results = [_run_in_worker(task) for task in tqdm(tasks, **bar)]
-    else:
-        context = multiprocessing.get_context("spawn")  # no fork of a process running torch
-        with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=context,
-                                 initializer=_start_worker,
-                                 initargs=(posts, truth, image_root)) as pool:
-            results = list(tqdm(pool.map(_run_in_worker, tasks), **bar))
-    records = [record for record, _ in results]
-    return compare_to_reference(records, {r["run"]: o for r, (_, o) in zip(records, results)})
-
-
-def compare_to_reference(records: list[dict], outcomes: dict[str, pd.DataFrame]) -> list[dict]:
-    """Mark the runs tested on the reference's test pairs (``common_test``) and add the exact
-    McNemar test against the reference run of the same repeat (``mcnemar_b``: pairs only the
-    run gets right, ``mcnemar_c``: only the reference; ``mcnemar_p_value``). The reference is
-    the setting of the first record."""
-    reference = records[0]["setting"]
-    ref_of = {r["repeat"]: r["run"] for r in records if r["setting"] == reference}
-    out = []
-    for rec in records:
-        ref = outcomes[ref_of[rec["repeat"]]].reset_index(drop=True)
-        mine = outcomes[rec["run"]].reset_index(drop=True)
-        keys = ["a_post_id", "b_post_id"]
-        rec = dict(rec, common_test=bool(mine[keys].equals(ref[keys])))
-        if rec["common_test"] and rec["setting"] != reference:
-            test = mcnemar_test(mine["correct"].to_numpy(), ref["correct"].to_numpy())
-            rec.update({f"mcnemar_{k}": v for k, v in test.items()})
-        out.append(rec)
-    return out
+    """Train and test every run (not the reference's, which :func:`reference_records` gives)
+    at the reference's config with the run's loss, repeat k with the reference's seed of repeat
+    k, ``workers`` at a time; records in the order of ``runs``."""
+    cfg, seeds = reference_config(reference), seeds_of(reference)
+    tasks = [RunTask(run.run_id, run.repeat, replace(cfg, loss=run.loss, threads=1),
+                     data[run.name].pairs, seeds[run.repeat], reference["test_pairs_budget"],
+                     base_seed) for run in runs]
+    results = map_runs(train_and_test, tasks, {"posts": posts, "truth": truth,
+                                               "image_root": image_root},
+                       workers=workers, progress=progress, desc="beyond runs")
+    return [{**_setting_fields(run, data[run.name], cfg),
+             **{k: v for k, v in result.items() if k not in ("run_id", "repeat")}}
+            for run, result in zip(runs, results)]
 
 
 def summarise(records: list[dict], confidence: float = 0.95) -> list[dict]:
-    """One entry per setting (in the order of ``records``): the mean test accuracy of its runs,
-    a t interval of that mean over the runs (it holds the training noise: seed and training
-    sample), the runs' min and max, and the per-run McNemar p-values against the reference."""
+    """One entry per setting (in the order of ``records``, the reference's first): the mean
+    test accuracy of its runs with the t interval over them (training noise: seed and training
+    sample), their sd and range; and, for a setting tested on the reference's test pairs with
+    the reference's seeds, the difference to the reference paired run by run
+    (:func:`~i2pa_core.metrics.paired_runs_difference`: mean, t interval, paired t p) with
+    that p Holm-adjusted over the other settings of its study (``diff_p_holm``)."""
     settings: dict[str, list[dict]] = {}
     for rec in records:
         settings.setdefault(rec["setting"], []).append(rec)
+    reference = next(iter(settings.values()))
     out = []
     for name, runs in settings.items():
-        acc = np.array([r["test_accuracy"] for r in runs])
-        low = high = float("nan")
-        if len(acc) > 1:
-            half = stats.t.ppf(0.5 + confidence / 2, len(acc) - 1) * acc.std(ddof=1) / np.sqrt(
-                len(acc))
-            low, high = acc.mean() - half, acc.mean() + half
+        summary = runs_summary([r["test_accuracy"] for r in runs], confidence)
         first = runs[0]
         keep = ("studies", "threshold", "sigma", "gap", "split", "loss", "train_pairs_available",
-                "train_pool", "epochs", "test_n", "oracle_accuracy", "pool_precision",
-                "pool_ci_low", "pool_ci_high")
-        out.append({"setting": name, **{k: first[k] for k in keep if k in first},
-                    "runs": len(acc), "accuracy": float(acc.mean()), "ci_low": float(low),
-                    "ci_high": float(high), "sd": float(acc.std(ddof=1)) if len(acc) > 1
-                    else float("nan"), "min": float(acc.min()), "max": float(acc.max()),
-                    "run_accuracies": acc.tolist(),
-                    "common_test": all(r["common_test"] for r in runs),
-                    "mcnemar_p_values": [r["mcnemar_p_value"] for r in runs
-                                         if "mcnemar_p_value" in r]})
+                "train_pairs_per_epoch", "epochs", "test_n", "oracle_accuracy", "pool_precision", "pool_ci_low",
+                "pool_ci_high")
+        entry = {"setting": name, **{k: first[k] for k in keep if k in first},
+                 "runs": summary["runs"], "accuracy": summary["mean"],
+                 "ci_low": summary["ci_low"], "ci_high": summary["ci_high"], "sd": summary["sd"],
+                 "min": summary["min"], "max": summary["max"], "run_accuracies": summary["values"],
+                 "common_test": {r["test_digest"] for r in runs} ==
+                                {r["test_digest"] for r in reference}}
+        if runs is not reference:
+            entry.update(_paired(runs, reference, entry["common_test"], confidence))
+        out.append(entry)
+    for study in PAIRED_STUDIES:
+        family = [e for e in out[1:] if study in e["studies"] and "diff_p" in e]
+        for entry, p in zip(family, holm([e["diff_p"] for e in family])):
+            entry["diff_p_holm"] = float(p)
     return out
+
+
+def _paired(runs: list[dict], reference: list[dict], common_test: bool,
+            confidence: float) -> dict:
+    """The paired difference to the reference, when run k of both shares the seed and the test
+    pairs; else nothing."""
+    mine = sorted(runs, key=lambda r: r["repeat"])
+    ref = sorted(reference, key=lambda r: r["repeat"])
+    if not common_test or [r["seed"] for r in mine] != [r["seed"] for r in ref]:
+        return {}
+    diff = paired_runs_difference([r["test_accuracy"] for r in mine],
+                                  [r["test_accuracy"] for r in ref], confidence)
+    return {"diff": diff["mean"], "diff_ci_low": diff["ci_low"], "diff_ci_high": diff["ci_high"],
+            "diff_p": diff["p_value"]}
 
 
 def gap_trend(records: list[dict], confidence: float = 0.95) -> dict | None:

@@ -1,32 +1,35 @@
 """Glue for the ``beyond`` stage (beyond the paper, simulated data): retrains over the T x sigma
 grid of the PDIP rule, the random vs the user-disjoint split, and the three losses.
 
-Every setting is trained ``repeats`` times from scratch at one budget; repeat k changes the
-training seed and the sample of training pairs, so the spread of a setting's runs is its
-training noise. Only the pairs or the loss differ between settings.
+The **reference** setting (the default rule, split and loss) is not retrained here: its runs
+are those of the ``ablate`` run ``beyond.reference`` (Table 2's 0 % runs, also Table 3's small
+CNN row), read from ``results/ablate/<reference>/``. Every other setting is trained at that
+run's budget, with its config (only the pairs or the loss replaced), as many times as it has
+runs; repeat k uses the reference's seed of repeat k (initial weights, order and sample of the
+training pairs, augmentation), so setting and reference are paired run by run.
 
 * **Grid cell (T, sigma)**: the PDIPs of the cell's rule
-(:func:`~i2pa_core.pdip.sampler.generate_pdips`). A
-  pair is kept for training only if neither post (with ``pairs.rules.split: user``, neither
-  user) is in the default validation or test PDIPs, and every cell is tested on the same seeded
-  sample of the default test PDIPs, so cells compare pair by pair. Eq. 6 reads ``P >= T`` as
-  ``S_A - S_B >= sqrt(2) sigma Phi^-1(T)``: the pairs depend on T and sigma only through that
-  gap (:func:`gap`), so two cells with one gap are the same pairs.
+  (:func:`~i2pa_core.pdip.sampler.generate_pdips`). A pair is kept for training only if
+  neither post (with ``pairs.rules.split: user``, neither user) is in the default validation
+  or test PDIPs, and every cell is tested on the reference's test pairs, so cells compare pair
+  by pair. Eq. 6 reads ``P >= T`` as ``S_A - S_B >= sqrt(2) sigma Phi^-1(T)``: the pairs
+  depend on T and sigma only through that gap (:func:`gap`), so two cells with one gap are
+  the same pairs.
 * **Split**: the default PDIPs re-split (``pairs.rules.split``), each setting tested on a sample
   of its own test split; the oracle on those pairs says how hard each test set is.
-* **Loss**: the default pairs and test sample, the ``train`` section's loss replaced.
+* **Loss**: the default pairs and test pairs, the reference's loss replaced.
 
-A run trains on a seeded sample of ``epochs x max_train_pairs`` of its training PDIPs (what it
-can use at the budget), so only those images are needed: the ones the ``render`` stage did not
-draw are rendered into a scratch folder (:func:`render_missing`). Training itself is in
-:mod:`i2pa_core.beyond.runs`.
+A run reads only the training pairs that its budget reaches
+(:func:`~i2pa_core.train.repeats.used_training_pairs`), so only those images are needed: the
+ones the ``render`` stage did not draw are rendered into a scratch folder
+(:func:`render_missing`). Training itself is in :mod:`i2pa_core.beyond.runs`.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,29 +42,30 @@ from i2pa_core.model.losses import LOSSES
 from i2pa_core.pdip.sampler import PDIPConfig, generate_pdips
 from i2pa_core.pdip.precision import label_precision
 from i2pa_core.pdip.split import split_pairs
-from i2pa_core.train.budget import Budget, sample_test_pairs
 from i2pa_core.simulate.pair_images import render_pair_images
-from i2pa_core.metrics import seeded_subset
 
 SPLITS = ("random", "user")
 
 
 @dataclass(frozen=True)
 class BeyondStage:
-    """The ``beyond`` section: one budget for every run, the grid, the splits and the losses."""
+    """The ``beyond`` section: the ``ablate`` run that is the reference (its budget, config
+    and runs serve every setting), the grid, the splits and the losses."""
 
-    budget: Budget = field(default_factory=lambda: Budget(1, 2048, 500, 1000))
+    reference: str = "noise_00"
     thresholds: tuple[float, ...] = (0.8, 0.95, 0.99)
     sigmas: tuple[float, ...] = (0.2, 0.3, 0.5)
     splits: tuple[str, ...] = SPLITS
     losses: tuple[str, ...] = tuple(LOSSES)
-    repeats: int = 3   # runs per setting (training seed and training sample change)
+    repeats: int | None = None   # runs per setting: the reference's first k (None: all)
     workers: int = 2   # runs trained at once, one process and one thread each
 
     def __post_init__(self):
-        if self.repeats < 1 or self.workers < 1:
-            raise ValueError(f"repeats and workers must be >= 1, got {self.repeats}, "
-                             f"{self.workers}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.repeats is not None and self.repeats < 2:
+            raise ValueError(f"repeats must be None (all of the reference's runs) or >= 2, "
+                             f"got {self.repeats}")
         for t in self.thresholds:
             if not 0.5 < t < 1.0:
                 raise ValueError(f"thresholds: {t} is not in (0.5, 1)")
@@ -77,8 +81,8 @@ class BeyondStage:
 
 @dataclass(frozen=True)
 class RunPairs:
-    """A run's pairs at the budget; how many training PDIPs its setting had before the sample
-    and, on simulated data, their label precision
+    """A setting's pairs (``split`` column: its training PDIPs, validation and test pairs), how
+    many training PDIPs it has and, on simulated data, their label precision
     (:func:`~i2pa_core.pdip.precision.label_precision`)."""
 
     pairs: pd.DataFrame
@@ -88,8 +92,8 @@ class RunPairs:
 
 @dataclass(frozen=True)
 class BeyondRun:
-    """One retrain: its setting (name, PDIP rule T, sigma, split, loss, the studies that show
-    it) and its repeat k (training seed = base seed + k, its own sample of training pairs)."""
+    """One run: its setting (name, PDIP rule T, sigma, split, loss, the studies that show it)
+    and its repeat k (the reference's training seed of repeat k)."""
 
     name: str
     threshold: float
@@ -104,6 +108,27 @@ class BeyondRun:
         return f"{self.name}/{self.repeat}"
 
 
+def repeats_for(stage: BeyondStage, reference_runs: int) -> int:
+    """Runs per setting: ``stage.repeats`` of the reference's ``reference_runs`` (all when None).
+
+    Raises:
+        ValueError: more repeats than the reference has runs.
+    """
+    if stage.repeats is None:
+        return reference_runs
+    if stage.repeats > reference_runs:
+        raise ValueError(f"beyond.repeats {stage.repeats} is more than the {reference_runs} runs "
+                         f"of the reference; raise ablate.repeats or lower beyond.repeats")
+    return stage.repeats
+
+
+def reference_label(name: str, repeats: int, reference_runs: int) -> str:
+    """The reference's ablate setting as a caption names it, with the share of its runs used."""
+    return name if repeats == reference_runs else \
+        f"{name} (its first {repeats} of {reference_runs} runs, so the reference row differs " \
+        f"from Table 2's mean of all of them)"
+
+
 def beyond_stage(section) -> BeyondStage:
     """Parse the ``beyond`` section (unknown keys and bad values are named errors)."""
     return from_mapping(BeyondStage, section, "beyond")
@@ -114,10 +139,11 @@ def gap(threshold: float, sigma: float) -> float:
     return float(math.sqrt(2.0) * sigma * ndtri(threshold))
 
 
-def plan_runs(stage: BeyondStage, rules: PDIPConfig, loss: str) -> list[BeyondRun]:
-    """Every setting of the three studies ``stage.repeats`` times, the reference (the default
-    rule, split and loss) first; a setting two studies share (the reference is in all three)
-    is trained once per repeat."""
+def plan_runs(stage: BeyondStage, rules: PDIPConfig, loss: str,
+              repeats: int) -> list[BeyondRun]:
+    """Every setting of the three studies ``repeats`` times, the reference (the default rule,
+    split and loss ``loss``) first; a setting two studies share (the reference is in all three)
+    appears once per repeat."""
     wanted = [((rules.threshold, rules.sigma, rules.split, loss), "reference")]
     wanted += [((t, s, rules.split, loss), "grid") for t in stage.thresholds for s in stage.sigmas]
     wanted += [((rules.threshold, rules.sigma, split, loss), "split") for split in stage.splits]
@@ -134,7 +160,7 @@ def plan_runs(stage: BeyondStage, rules: PDIPConfig, loss: str) -> list[BeyondRu
                  f"T{t:g}_sigma{s:g}" if "grid" in found else
                  f"split_{split}" if "split" in found else f"loss_{name}")
         runs += [BeyondRun(label, t, s, split, name, tuple(found), k)
-                 for k in range(stage.repeats)]
+                 for k in range(repeats)]
     return runs
 
 
@@ -162,27 +188,6 @@ def run_pairs(run: BeyondRun, pdips: pd.DataFrame, posts: pd.DataFrame, rules: P
     return pd.concat([train, held], ignore_index=True)
 
 
-def budget_pairs(pairs: pd.DataFrame, budget: Budget, seed: int,
-                 repeat: int = 0) -> pd.DataFrame:
-    """What one run uses at the budget: its own seeded sample (by ``repeat``) of ``epochs x
-    max_train_pairs`` training pairs, a seeded sample of ``max_val_pairs`` validation pairs and
-    :func:`~i2pa_core.stages.ablate.sample_test_pairs` of the test pairs (the last two the same for
-    every
-    run)."""
-    train = _sample(pairs[pairs["split"] == "train"],
-                    None if budget.max_train_pairs is None else
-                    budget.epochs * budget.max_train_pairs, [seed, 0xBE70, repeat])
-    val = _sample(pairs[pairs["split"] == "val"], budget.max_val_pairs, [seed, 0xBE71])
-    test = sample_test_pairs(pairs, budget.test_pairs, seed)
-    return pd.concat([train, val, test], ignore_index=True)
-
-
-def _sample(rows: pd.DataFrame, n: int | None, key: list[int]) -> pd.DataFrame:
-    if n is None or len(rows) <= n:
-        return rows
-    return seeded_subset(rows, n, np.random.default_rng(key))
-
-
 def render_missing(posts: pd.DataFrame, truth: pd.DataFrame | None, tables, rendered_ids,
                    scratch: str | os.PathLike, image_size: int,
                    cast_strength: float) -> pd.DataFrame:
@@ -205,19 +210,15 @@ def render_missing(posts: pd.DataFrame, truth: pd.DataFrame | None, tables, rend
 
 
 def run_tables(runs: list[BeyondRun], pdips: pd.DataFrame, posts: pd.DataFrame,
-               truth: pd.DataFrame | None, rules: PDIPConfig, budget: Budget,
+               truth: pd.DataFrame | None, rules: PDIPConfig,
                seed: int) -> dict[str, RunPairs]:
-    """:func:`run_pairs` of every setting (once), then :func:`budget_pairs` of every run, by
-    :attr:`BeyondRun.run_id`."""
-    settings: dict[str, tuple[pd.DataFrame, dict | None]] = {}
-    out = {}
+    """:func:`run_pairs` of every setting of ``runs`` (once each), by setting name, with the
+    label precision of its training PDIPs on simulated data."""
+    out: dict[str, RunPairs] = {}
     for run in runs:
-        if run.name not in settings:
+        if run.name not in out:
             pairs = run_pairs(run, pdips, posts, rules, seed)
             train = pairs[pairs["split"] == "train"]
-            settings[run.name] = (pairs, None if truth is None or train.empty else
-                                  label_precision(train, truth))
-        pairs, precision = settings[run.name]
-        out[run.run_id] = RunPairs(budget_pairs(pairs, budget, seed, run.repeat),
-                                   int((pairs["split"] == "train").sum()), precision)
+            out[run.name] = RunPairs(pairs, len(train), None if truth is None or train.empty
+                                     else label_precision(train, truth))
     return out

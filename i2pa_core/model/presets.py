@@ -14,6 +14,10 @@
 - ``small``: the CPU default for real photos of any size (``train.preset: auto`` on a crawl):
   short side rescaled to 64, random 64x64 crop and horizontal flip in training, centre crop
   otherwise; ImageNet normalisation.
+- ``synthetic_96``: the platform's images resized (bilinear; upsampled from the 64 px default)
+  to 96x96 for the ImageNet networks of Table 3 (EfficientNet-Lite0), whose five stride-2
+  stages leave a 2x2 map of a 64 px input; no crop, so nothing the hidden score reads is cut
+  away, a random horizontal flip in training, ImageNet normalisation.
 
 Randomness is explicit: a transform draws from its ``torch.Generator`` (or the one passed per
 call), never from the global RNG, so crops are reproducible and independent of worker count.
@@ -47,6 +51,7 @@ PRESETS: dict[str, Preset] = {
     "official": Preset(resize=(224, 224), crop=None, flip=False, normalize=False),
     "synthetic": Preset(resize=None, crop=None, flip=True, normalize=True),
     "small": Preset(resize=64, crop=64, flip=True, normalize=True),
+    "synthetic_96": Preset(resize=(96, 96), crop=None, flip=True, normalize=True),
 }
 
 
@@ -103,7 +108,7 @@ def make_transform(preset: str, train: bool,
     """The preprocessing of ``preset`` (:data:`PRESETS`) for training or evaluation.
 
     Args:
-        preset: ``paper``, ``official``, ``synthetic`` or ``small``.
+        preset: ``paper``, ``official``, ``synthetic``, ``small`` or ``synthetic_96``.
         train: random crop/flip where the preset has them; False is deterministic.
         generator: source of the random crop/flip; None uses torch's default generator.
     Returns:

