@@ -31,7 +31,7 @@ from i2pa_core.simulate.content import CATEGORIES, VARIANTS, score_standardisati
 
 SIMULATED_PANEL = "Data: simulated panel of synthetic observers (not human subjects)."
 _TASTE_FIELDS = ("category", "exposure", "colourfulness", "sharpness", "noise", "subject_size",
-                 "offcentre")
+                 "offcentre", "detail")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _observer_utility(truth: pd.DataFrame, shared: np.ndarray, calibration: floa
                                                                                  * seen)
     category = truth["category"].map({c: i for i, c in enumerate(CATEGORIES)}).to_numpy()
     attrs = {a: truth[a].to_numpy() for a in ("exposure", "colourfulness", "sharpness", "noise",
-                                              "subject_size", "offset_x", "offset_y")}
+                                              "subject_size", "offset_x", "offset_y", "hue", "detail")}
     score = raw_score(category, attrs, dataclasses.replace(taste, **personal))
     noise = rng.normal(0.0, cfg.noise_sd * calibration * _raw_sd(), len(truth))
     return pd.Series(score + calibration * shared + noise, index=truth["post_id"].to_numpy())

@@ -51,7 +51,7 @@ class Taste:
         offcentre: weight on the subject's distance from the image centre.
         detail: weight per category (in :data:`CATEGORIES` order) on the orientation of the
             subject's small details, ``detail`` in [-1, 1] (:mod:`i2pa_core.simulate.details`:
-            a smile or a grimace, legible or turned glyphs, upright or upside-down hearts);
+            a smile or a grimace, upright or turned sweets, trees and glyphs);
             0 where the category has no such detail.
     """
 
