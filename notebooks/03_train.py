@@ -30,6 +30,7 @@ out_dir = "models/train"
 
 # %%
 from IPython.display import Image
+from i2pa_core import paths
 from i2pa_core.io.files import write_metrics, write_parquet
 from i2pa_core.plots.style import save_figure
 from i2pa_core.train.results import (add_score_reference, split_scores, train_metrics,
@@ -37,6 +38,7 @@ from i2pa_core.train.results import (add_score_reference, split_scores, train_me
 from i2pa_core.io.tables import load_inputs
 from i2pa_core.train.loop import train_model
 from i2pa_core.train.config import for_source, train_config
+from i2pa_core.train.repeats import main_repeats, runs_metrics, runs_table
 from i2pa_core.train.validation import plot_training_curves
 
 seed = base["seed"]
@@ -56,9 +58,10 @@ save_figure(plot_training_curves(result.history), "figures/training_curves", cap
 Image("figures/training_curves.png")
 
 # %% [markdown]
-# Test accuracy of the best-validation weights against the PDIP labels, with the oracle (the
-# hidden intrinsic score on the same pairs) as the ceiling. The 0-100 scale of `i2pa score`
-# uses the Gaussian fit of the validation images' scores, stored in the checkpoint.
+# Test accuracy of the best-validation weights against the PDIP labels (95 % bootstrap interval
+# over the test pairs), with the oracle (the hidden intrinsic score on the same pairs) as the
+# ceiling. The 0-100 scale of `i2pa score` is the empirical percentile among the validation
+# images' scores, whose quantiles are stored in the checkpoint.
 
 # %%
 val_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "val")
@@ -68,7 +71,17 @@ reference = add_score_reference(result.best_checkpoint_path, val_scores,
                                 source.label)
 test_scores = split_scores(result.model, pdips, posts, image_root, cfg.preset, "test")
 write_parquet(f"{out_dir}/test_scores.parquet", test_scores)
+
+# %% [markdown]
+# The same configuration trained again with other seeds (`train.repeats`; run 0 is the model
+# above, which every later stage scores with): the spread of these runs on the same test pairs
+# is the training noise that one run's bootstrap interval over test pairs does not cover.
+
+# %%
+run_scores = [test_scores, *main_repeats(cfg, pdips, posts, image_root, out_dir, seed)]
+write_parquet(paths.RUN_SCORES, runs_table(run_scores))
 metrics = {**train_metrics(pdips, test_scores, truth, result, reference), **source.as_metrics(),
-           "pdips_left_out_bad_image": inputs.n_dropped}
+           "pdips_left_out_bad_image": inputs.n_dropped,
+           "runs": runs_metrics(pdips, run_scores, truth)}
 write_metrics("results/train/metrics.json", metrics)
 metrics

@@ -143,8 +143,6 @@ def test_the_interval_check_accepts_a_row_that_says_what_it_covers():
     assert len(interval_report(bad)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: the report's rows do not yet say what each "
-                   "interval covers (test pairs or runs), and some accuracy rows have no n")
 def test_every_accuracy_row_says_what_its_interval_covers_and_its_n():
     bad = interval_report(ROWS)
     assert not bad, "\n".join(bad)

@@ -28,15 +28,28 @@ def test_rows_come_from_the_metrics_files_with_ci_and_n(tmp_path):
         "Random": {"accuracy": 50.3, "ci_low": 48.9, "ci_high": 51.7, "n": 5000}}})
     rows = R.result_rows(R.read_metrics(tmp_path))
     by_name = {r[0]: r for r in rows}
-    assert by_name["ours, test accuracy"][2] == "94.56 % [93.92, 95.14], n = 5,000"
-    assert by_name["Random"][2] == "50.30 % [48.90, 51.70], n = 5,000"
-    assert by_name["oracle (hidden intrinsic score), same pairs"][2] == "95.68 %"
+    run0 = "ours, test accuracy of run 0 (the model of every figure)"
+    assert by_name[run0][2] == ("94.56 % [93.92, 95.14] (95 % bootstrap over test pairs), "
+                                "n = 5,000 test pairs")
+    assert "ours, test accuracy, mean of its training runs" not in by_name  # one run
+    assert by_name["Random"][2] == ("50.30 % [48.90, 51.70] (95 % bootstrap over test pairs), "
+                                    "n = 5,000 test pairs")
+    assert by_name["oracle (hidden intrinsic score), same pairs"][2] == \
+        "95.68 % (ground truth, no interval), n = 5,000 test pairs"
     assert "posts / users" not in by_name  # no simulate metrics: no row, nothing invented
     _write(tmp_path, "beyond", {"rows": [{"label": "beyond the paper: hinge loss", "paper": "-",
                                           "accuracy": 86.4, "ci_low": 84.2, "ci_high": 88.4,
-                                          "n": 1000}]})
+                                          "n": 1000, "runs": 3, "interval": "runs"}]})
     row = {r[0]: r for r in R.result_rows(R.read_metrics(tmp_path))}["beyond the paper: hinge loss"]
-    assert row[1:] == ("-", "86.40 % [84.20, 88.40], n = 1,000", "results/beyond/metrics.json")
+    assert row[1:] == ("-", "86.40 % [84.20, 88.40] (95 % t over 3 training runs), n = 1,000 "
+                            "test pairs per run", "results/beyond/metrics.json")
+    _write(tmp_path, "train", {"test_accuracy": 94.56, "test_ci_low": 93.92,
+                               "test_ci_high": 95.14, "test_n": 5000,
+                               "runs": {"runs": 3, "mean": 94.0, "ci_low": 93.0, "ci_high": 95.0,
+                                        "n": 5000, "interval": "t over training runs"}})
+    by_name = {r[0]: r for r in R.result_rows(R.read_metrics(tmp_path))}
+    assert by_name["ours, test accuracy, mean of its training runs"][2] == (
+        "94.00 % [93.00, 95.00] (95 % t over 3 training runs), n = 5,000 test pairs per run")
     assert "simulated platform" in R.render(R.read_metrics(tmp_path))
 
 

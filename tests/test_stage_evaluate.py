@@ -22,22 +22,45 @@ def test_comparison_table_orders_rerun_rows_by_accuracy_then_paper_rows():
     perfect = pd.Series([1, 1, 1, 1, 0, 0, 0, 0], index=ids, dtype=float)
     # Right on pairs 1 and 2 only: 50 %.
     half = pd.Series([1, 1, 0, 0, 0, 0, 1, 1], index=ids, dtype=float)
-    extra = [{"method": "Human", "accuracy": 0.75, "n": 4, "ci_low": 0.5, "ci_high": 1.0,
-              "mcnemar_p": 1.0}]
-    table = C.comparison_table({"Half": half, "Ours": perfect}, _pairs(), "Ours", extra, 0)
-    rerun = table[table["source"] == "re-run"]
-    assert list(rerun["method"]) == ["Ours", "Human", "Half"]
-    assert list(rerun["accuracy"]) == [1.0, 0.75, 0.5]
-    assert rerun.set_index("method").loc["Ours", "n"] == 4
-    assert np.isnan(rerun.set_index("method").loc["Ours", "mcnemar_p"])
+    extra = [{"method": "Human (simulated panel)", "accuracy": 0.75, "n": 4, "ci_low": 0.5,
+              "ci_high": 1.0, "mcnemar_p": 1.0}]
+    table = C.comparison_table({"Half": half, "Ours": perfect, "Oracle (q)": perfect},
+                               _pairs(), "Ours", extra, 0)
+    rerun = table[table["kind"] != C.PAPER]
+    assert list(rerun["method"]) == ["Ours", "Oracle (q)", "Human (simulated panel)", "Half"]
+    assert list(rerun["kind"]) == [C.RE_RUN, C.ORACLE, C.PANEL, C.RE_RUN]
+    assert list(rerun["accuracy"]) == [1.0, 1.0, 0.75, 0.5]
+    rows = rerun.set_index("method")
+    assert rows.loc["Ours", "n"] == 4 and rows.loc["Ours", "interval"] == C.BOOTSTRAP
+    assert np.isnan(rows.loc["Ours", "mcnemar_p"]) and np.isnan(rows.loc["Ours", "p_vs_ours"])
     # b = 0 pairs only Half gets right, c = 2 only Ours: exact two-sided p = 2 * 0.5^2 = 0.5.
-    assert rerun.set_index("method").loc["Half", "mcnemar_p"] == pytest.approx(0.5)
-    paper = table[table["source"] == "paper"]
+    assert rows.loc["Half", "mcnemar_p"] == pytest.approx(0.5)
+    # Holm over the three raw p-values (Oracle = Ours: 1.0; Human 1.0; Half 0.5):
+    # sorted 0.5, 1, 1 -> 3 * 0.5 = 1.5 capped at 1; the others max(1, 2 * 1) -> 1.
+    assert rows.loc["Half", "p_vs_ours"] == pytest.approx(1.0)
+    assert rows.loc["Half", "test"] == C.TEST
+    paper = table[table["kind"] == C.PAPER]
     assert len(paper) == len(C.PAPER_ONLY) and table.index[-len(paper):].tolist() == \
         list(range(len(rerun), len(table)))
     assert paper.set_index("method").loc["Ours (paper, ResNet-50)", "accuracy"] == \
         pytest.approx(0.7665)
-    assert paper["n"].isna().all()
+    assert paper["n"].isna().all() and paper["p_vs_ours"].isna().all()
+
+
+def test_ours_row_is_the_mean_of_its_runs_with_the_t_interval():
+    ids = ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"]
+    run0 = pd.Series([1, 1, 1, 1, 0, 0, 0, 0], index=ids, dtype=float)       # 4 / 4 right
+    runs = pd.DataFrame({"post_id": ids, "r0": run0.to_numpy(),
+                         "r1": [1, 1, 1, 0, 0, 0, 0, 1],                      # 3 / 4 right
+                         "r2": [1, 0, 0, 0, 0, 1, 1, 1]})                     # 1 / 4 right
+    table = C.comparison_table({"Ours": run0}, _pairs(), "Ours", [], 0, reference_runs=runs)
+    ours = table.set_index("method").loc["Ours"]
+    # Runs 1.0, 0.75, 0.25: mean 2/3, sd 0.381881, t_0.975,2 = 4.302653:
+    # half-width 4.302653 * 0.381881 / sqrt(3) = 0.948646.
+    assert ours["accuracy"] == pytest.approx(2 / 3) and ours["runs"] == 3
+    assert ours["ci_low"] == pytest.approx(2 / 3 - 0.948646, abs=1e-5)
+    assert ours["ci_high"] == pytest.approx(2 / 3 + 0.948646, abs=1e-5)
+    assert ours["interval"] == C.OVER_RUNS and ours["n"] == 4
 
 
 def test_human_row_counts_ties_half_and_tests_against_the_model_on_its_pairs():
@@ -138,14 +161,28 @@ def test_user_pairs_are_evaluated_on_the_images_that_exist(tmp_path):
 
 
 def test_comparison_metrics_are_percent_and_paper_rows_have_no_n():
-    table = pd.DataFrame({"method": ["Ours", "Paper"], "source": ["re-run", "paper"],
+    table = pd.DataFrame({"method": ["Ours", "Paper"], "kind": [C.RE_RUN, C.PAPER],
                           "accuracy": [0.9, 0.7665], "n": [100, np.nan],
                           "ci_low": [0.85, np.nan], "ci_high": [0.95, np.nan],
-                          "mcnemar_p": [np.nan, np.nan]})
+                          "interval": [C.OVER_RUNS, ""], "runs": [3, np.nan],
+                          "mcnemar_p": [np.nan, np.nan], "p_vs_ours": [np.nan, np.nan],
+                          "test": ["", ""]})
     out = C.comparison_metrics(table)
     assert out["Ours"]["accuracy"] == pytest.approx(90.0) and out["Ours"]["n"] == 100
-    assert out["Ours"]["ci_low"] == pytest.approx(85.0)
-    assert out["Paper"]["n"] is None and out["Paper"]["source"] == "paper"
+    assert out["Ours"]["ci_low"] == pytest.approx(85.0) and out["Ours"]["runs"] == 3
+    assert out["Ours"]["interval"] == C.OVER_RUNS
+    assert out["Paper"]["n"] is None and out["Paper"]["kind"] == C.PAPER
+    assert out["Paper"]["interval"] is None and out["Paper"]["runs"] is None
+
+
+def test_percent_table_prints_p_in_scientific_notation_and_underflow():
+    table = pd.DataFrame({"method": ["A", "B"], "accuracy": [0.5, 0.6], "ci_low": [0.4, 0.5],
+                          "ci_high": [0.6, 0.7], "n": [10, 20], "runs": [np.nan, 3],
+                          "mcnemar_p": [1.0e-5, 0.0], "p_vs_ours": [2.0e-5, 0.0]})
+    out = C.percent_table(table)
+    assert out["mcnemar_p"].tolist() == ["1.0e-05", "< 1e-300"]
+    assert out["p_vs_ours"].tolist() == ["2.0e-05", "< 1e-300"]
+    assert out["runs"].tolist() == ["", "3"] and out["n"].tolist() == ["10", "20"]
 
 
 def test_generalisation_rows_are_percent_with_the_paper_where_comparable():

@@ -106,3 +106,40 @@ def test_pool_in_two_processes_equals_one_and_training_does_not_depend_on_worker
                 for w in (1, 2))
     assert one == two and [r["run_id"] for r in one] == ["toy/0", "toy/1", "toy/2"]
     assert len({r["test_digest"] for r in one}) == 1 and {r["test_n"] for r in one} == {6}
+
+
+def test_main_repeats_keep_their_checkpoints_and_the_runs_table_lines_up(tmp_path):
+    from i2pa_core.model.scorer import load_scorer
+    from i2pa_core.train.repeats import main_repeats, run_checkpoint
+    pairs, posts, truth = _platform(tmp_path)
+    _draw(tmp_path, posts["post_id"])
+    cfg = train_config({**TINY, "repeats": 3, "repeat_workers": 1})
+    out = tmp_path / "models"
+    scores = main_repeats(cfg, pairs, posts, tmp_path, out, 0, progress=False)
+    assert len(scores) == 2                                   # runs 1 and 2; run 0 is the stage's
+    for k in (1, 2):
+        assert run_checkpoint(out, k) == out / "runs" / f"r{k}" / "best.pt"
+        assert run_checkpoint(out, k).is_file()
+        assert not (out / "runs" / f"r{k}" / "last.pt").exists()
+        assert load_scorer(run_checkpoint(out, k))[1]["seed"] == repeat_seed(0, k)
+    assert run_checkpoint(out, 0) == out / "best.pt"
+    test_ids = sorted({*pairs.loc[pairs["split"] == "test", "a_post_id"],
+                       *pairs.loc[pairs["split"] == "test", "b_post_id"]})
+    assert sorted(scores[0]["post_id"]) == test_ids
+
+
+def test_runs_table_and_metrics_by_hand():
+    from i2pa_core.train.repeats import run_columns, runs_metrics, runs_table
+    pairs = pd.DataFrame({"a_post_id": ["a1", "a2"], "b_post_id": ["b1", "b2"],
+                          "split": ["test", "test"]})
+    run0 = pd.DataFrame({"post_id": ["a1", "a2", "b1", "b2"], "score": [1.0, 1.0, 0.0, 0.0]})
+    run1 = pd.DataFrame({"post_id": ["b2", "b1", "a2", "a1"], "score": [5.0, 0.0, 0.0, 1.0]})
+    table = runs_table([run0, run1])
+    assert list(table.columns) == ["post_id", "r0", "r1"] == ["post_id", *run_columns(table)]
+    assert table["r1"].tolist() == [1.0, 0.0, 0.0, 5.0]        # aligned on run 0's post order
+    out = runs_metrics(pairs, [run0, run1], None)
+    # Run 0: both pairs right (100 %); run 1: a1 > b1 right, a2 < b2 wrong (50 %).
+    # Mean 75, sd 35.355, t_0.975,1 = 12.706205: half-width 12.706205 * 35.355339 / sqrt(2) = 317.655.
+    assert out["values"] == [100.0, 50.0] and out["mean"] == 75.0 and out["n"] == 2
+    assert out["ci_high"] == pytest.approx(75 + 317.655, abs=1e-2)
+    assert out["interval"] == "t over training runs" and out["runs"] == 2

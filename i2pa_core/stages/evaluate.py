@@ -51,6 +51,9 @@ class EvaluateStage:
         user_folder: a folder of photos to score and rank; null: none.
         popularity_mlp: settings of the absolute-popularity ablation (its module's config).
         generalise: settings of the generalisation experiment (its module's config).
+        frozen: settings of the frozen-encoder baseline (FrozenConfig in
+            i2pa_core/evaluate/frozen.py): ImageNet EfficientNet-Lite0 features, computed once
+            and cached in data/features, and a linear Siamese head on the PDIPs.
     """
 
     khosla_train_pairs: int | None = 4000
@@ -65,6 +68,7 @@ class EvaluateStage:
     user_folder: str | None = None
     popularity_mlp: dict = field(default_factory=dict)
     generalise: dict = field(default_factory=dict)
+    frozen: dict = field(default_factory=dict)
 
 
 def image_loader(posts: pd.DataFrame, image_root: str | os.PathLike):

@@ -19,11 +19,42 @@ from i2pa_core.evaluate.popularity_mlp import FEATURES, MLPConfig, ablation_repo
 from i2pa_core.human.analysis import final_answers, pair_table
 from i2pa_core.human.plan import read_plan
 from i2pa_core.human.store import read_responses
+from i2pa_core.config import ConfigError
 from i2pa_core.io.source import DataConfig, DataSource
+from i2pa_core.metrics import runs_summary
+from i2pa_core.train.repeats import repeat_seed
 from i2pa_core.plots.results import category_scores
 from i2pa_core.plots.style import save_figure, write_not_available
 
 ORACLE_LABEL = "Oracle (hidden intrinsic score)"
+
+
+def training_runs(train_dir: str = paths.TRAIN_DIR) -> tuple[pd.DataFrame | None, list]:
+    """Ours' training runs (``train.repeats``): the test scores of every run side by side
+    (:func:`i2pa_core.train.repeats.runs_table`; None when the train stage wrote none) and the
+    scorer of every run, run 0 (``best.pt``, the model of every figure) first."""
+    from i2pa_core.model.scorer import load_scorer
+    from i2pa_core.train.repeats import run_checkpoint, run_columns
+
+    if not os.path.exists(paths.RUN_SCORES):
+        return None, [load_scorer(run_checkpoint(train_dir, 0))[0]]
+    table = pd.read_parquet(paths.RUN_SCORES)
+    models = [load_scorer(run_checkpoint(train_dir, k))[0]
+              for k in range(len(run_columns(table)))]
+    return table, models
+
+
+def frozen_baseline(posts: pd.DataFrame, pdips: pd.DataFrame, image_root: str, section: dict,
+                    seed: int) -> tuple[str, pd.Series, dict]:
+    """The frozen-encoder row of Fig. 4: its label, its test scores and its report (features
+    cached in ``paths.FROZEN_FEATURES``, keyed by image md5, encoder and input size)."""
+    from i2pa_core.config import from_mapping
+    from i2pa_core.evaluate.frozen import FrozenConfig, frozen_scores
+
+    scores, report = frozen_scores(posts, pdips, image_root,
+                                   from_mapping(FrozenConfig, section, "evaluate.frozen"), seed,
+                                   cache=paths.FROZEN_FEATURES, progress=False)
+    return report["label"], scores, report
 NO_PLATFORM = ("the generalisation runs score other variants of the platform and need a model "
                "trained on it (data.source: synthetic)")
 
@@ -52,10 +83,20 @@ def popularity_ablation(posts: pd.DataFrame, pdips: pd.DataFrame, image_root: st
     if missing:
         return None, {"skipped": f"the posts table has no {', '.join(missing)} column (the "
                                  "MLP's non-visual features)"}
-    predictions, _ = run_ablation(posts, pdips, image_root,
-                                  from_mapping(MLPConfig, section, "evaluate.popularity_mlp"),
-                                  seed)
+    section = dict(section or {})
+    repeats = int(section.pop("repeats", 1))
+    if repeats < 1:
+        raise ConfigError(f"evaluate.popularity_mlp.repeats must be >= 1, got {repeats}")
+    cfg = from_mapping(MLPConfig, section, "evaluate.popularity_mlp")
+    predictions, _ = run_ablation(posts, pdips, image_root, cfg, seed)
     report = ablation_report(predictions, pdips, ours.rename("score").reset_index())
+    # Further training runs (seeds of i2pa_core.train.repeats): the MLP's training noise. Run 0
+    # is the row of Fig. 4; the others give the interval over runs of its accuracy.
+    accuracies = [report["accuracy"]] + [
+        ablation_report(run_ablation(posts, pdips, image_root, cfg, repeat_seed(seed, k))[0],
+                        pdips)["accuracy"] for k in range(1, repeats)]
+    report["runs"] = {**runs_summary(accuracies), "n": report["n_pairs"],
+                      "interval": "t over training runs" if repeats > 1 else "none (one run)"}
     return predictions.set_index("post_id")["prediction"], report
 
 

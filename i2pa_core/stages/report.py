@@ -40,10 +40,21 @@ def read_metrics(results: Path) -> dict[str, dict]:
 
 
 def _pct(entry: dict) -> str:
-    """``94.56 % [93.92, 95.14], n = 5,000`` from a comparison entry (percent values)."""
+    """``94.56 % [93.92, 95.14] (95 % bootstrap over test pairs), n = 5,000 test pairs`` from
+    an entry (percent values): the interval says what it covers, from the entry's ``interval``
+    (``runs`` or "t over training runs": the t interval over its ``runs``; otherwise the
+    bootstrap over test pairs), and n is per run where the entry averages runs."""
     text = f"{entry['accuracy']:.2f} %"
-    if entry.get("ci_low") is not None and entry.get("n") is not None:
-        text += f" [{entry['ci_low']:.2f}, {entry['ci_high']:.2f}], n = {entry['n']:,}"
+    runs = entry.get("runs") or 1
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    if low is not None and high is not None and low == low and high == high:
+        interval = entry.get("interval") or ("runs" if runs > 1 else "bootstrap over test pairs")
+        covers = f"t over {runs} training runs" if "run" in interval else interval
+        text += f" [{low:.2f}, {high:.2f}] (95 % {covers})"
+    elif runs > 1:
+        text += f" (mean of {runs} training runs, no interval)"
+    if entry.get("n") is not None:
+        text += f", n = {entry['n']:,} test pairs" + (" per run" if runs > 1 else "")
     return text
 
 
@@ -71,14 +82,19 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     comparison = metrics.get("evaluate", {}).get("comparison", {})
     train = metrics.get("train")
     if train:
-        rows.append(("ours, test accuracy",
-                     f"{paper.pct(paper.OURS)} (ResNet-50, n = {paper.TEST_PDIPS:,})",
+        reported = f"{paper.pct(paper.OURS)} (ResNet-50, n = {paper.TEST_PDIPS:,})"
+        if train.get("runs", {}).get("runs", 1) > 1:
+            rows.append(("ours, test accuracy, mean of its training runs", reported,
+                         _pct({**train["runs"], "accuracy": train["runs"]["mean"]}),
+                         "results/train/metrics.json"))
+        rows.append(("ours, test accuracy of run 0 (the model of every figure)", reported,
                      _pct({"accuracy": train["test_accuracy"], "ci_low": train["test_ci_low"],
                            "ci_high": train["test_ci_high"], "n": train["test_n"]}),
                      "results/train/metrics.json"))
         if "oracle_accuracy" in train:
             rows.append(("oracle (hidden intrinsic score), same pairs", "-",
-                         f"{train['oracle_accuracy']:.2f} %", "results/train/metrics.json"))
+                         f"{train['oracle_accuracy']:.2f} % (ground truth, no interval), "
+                         f"n = {train['test_n']:,} test pairs", "results/train/metrics.json"))
     paper_rows = {
         "Random": f"{paper.RANDOM:g} %",
         "Aesthetics proxy": f"{paper.pct(paper.VIRALITY_DETECTION)} (Virality Detection), "
@@ -90,16 +106,20 @@ def result_rows(metrics: dict[str, dict]) -> list[tuple[str, str, str, str]]:
         **{f"Human majority ({kind})":
            f"{paper.pct(paper.HUMAN_MAJORITY)} ({paper.HUMAN_SUBJECTS} real subjects, "
            f"n = {paper.HUMAN_PAIRS:,})" for kind in ("simulated panel", "real subjects")}}
-    for method, reported in paper_rows.items():
-        if method in comparison:
-            rows.append((method, reported, _pct(comparison[method]),
-                         "results/evaluate/metrics.json"))
+    for method, entry in comparison.items():
+        if entry.get("kind", entry.get("source")) in ("reported in the paper", "paper") or \
+                method == "Ours" or method.startswith("Oracle"):
+            continue
+        rows.append((method, paper_rows.get(method, "-"), _pct(entry),
+                     "results/evaluate/metrics.json"))
     human = metrics.get("human")
     if human:
         panel = "simulated panel" if human.get("simulated_panel", True) else "real subjects"
         rows.append((f"single subject, mean ± std ({panel})",
                      "{:.1f} ± {:.1f} %".format(*paper.TABLE4["Single"]),
-                     f"{human['single_mean_pct']:.1f} ± {human['single_std_pct']:.1f} %",
+                     f"{human['single_mean_pct']:.1f} ± {human['single_std_pct']:.1f} %"
+                     + (f" (sd over {human['n_subjects']} subjects), n = {human['n_pairs']:,} "
+                        "test pairs" if "n_pairs" in human and "n_subjects" in human else ""),
                      "results/human/metrics.json"))
     mlp = metrics.get("evaluate", {}).get("popularity_mlp")
     if mlp and "skipped" in mlp:
@@ -137,8 +157,8 @@ def render(metrics: dict[str, dict]) -> str:
         answers = "real subjects' answers" if human else "none (no human answers)"
         source = f"{crawl} (`data.source: posts`); human rows: {answers}"
     lines = [f"Data: {source}. Paper numbers are the paper's, on Instagram. Every number below "
-             "is read from the file named beside it; accuracies carry the 95 % bootstrap "
-             "interval and n.", "", "| quantity | paper | ours | file |", "|---|---|---|---|"]
+             "is read from the file named beside it; each accuracy says what its 95 % interval "
+             "covers (bootstrap over test pairs, or t over training runs) and gives n.", "", "| quantity | paper | ours | file |", "|---|---|---|---|"]
     lines += [f"| {q} | {p} | {o} | `{f}` |" for q, p, o, f in result_rows(metrics)]
     return "\n".join(lines) + "\n"
 

@@ -41,6 +41,12 @@ class TrainConfig:
     threads: int | None = None        # torch CPU threads (None: torch's default)
     amp: bool = True                  # bf16 autocast on CUDA (ignored elsewhere)
     eval_batch: int = 256             # images per forward when scoring
+    # The train stage only (the studies have their own): training runs of the main model, run
+    # 0 with the base seed (models/train/best.pt, the model every later stage scores with),
+    # runs 1.. with train.repeats.repeat_seed (models/train/runs/r<k>/best.pt), which give its
+    # accuracy an interval over training runs; repeat_workers of them at once, one thread each.
+    repeats: int = 1
+    repeat_workers: int = 1
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_pairs < 1:
@@ -51,6 +57,8 @@ class TrainConfig:
             raise ValueError("learning rates must be > 0")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.repeats < 1 or self.repeat_workers < 1:
+            raise ValueError("repeats and repeat_workers must be >= 1")
         if self.cache_mib < 0:
             raise ValueError(f"cache_mib must be >= 0, got {self.cache_mib}")
         _check_name("backbone", self.backbone)

@@ -11,10 +11,12 @@ k share everything but the setting, and their difference is paired.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,10 @@ from i2pa_core.train.budget import sample_test_pairs
 from i2pa_core.train.config import TrainConfig
 from i2pa_core.train.data import PairBatchSampler
 from i2pa_core.train.loop import train_model
+from i2pa_core.metrics import runs_summary
 from i2pa_core.train.results import split_scores, test_metrics
+
+RUNS_DIR = "runs"   # under the train stage's out_dir: r<k>/best.pt of the main model's repeat k
 
 
 def repeat_seed(base_seed: int, repeat: int) -> int:
@@ -98,3 +103,62 @@ def used_training_pairs(pairs: pd.DataFrame, cfg: TrainConfig, seed: int) -> pd.
         for _, _, index, _ in sampler:
             used.update(int(k) for k in index)
     return train.iloc[sorted(used)]
+
+
+def run_checkpoint(out_dir: str | os.PathLike, repeat: int) -> Path:
+    """Best checkpoint of the main model's repeat ``repeat`` (0: ``out_dir/best.pt`` itself)."""
+    out_dir = Path(out_dir)
+    return out_dir / "best.pt" if repeat == 0 else out_dir / RUNS_DIR / f"r{repeat}" / "best.pt"
+
+
+def train_and_keep(task: RunTask, posts: pd.DataFrame, image_root: str | os.PathLike,
+                   out_dir: str | os.PathLike) -> pd.DataFrame:
+    """Train one repeat of the main model, keep its best checkpoint at
+    :func:`run_checkpoint` and return its test scores (``post_id, score``)."""
+    run_dir = run_checkpoint(out_dir, task.repeat).parent
+    result = train_model(task.cfg, task.pairs, posts, image_root, run_dir, task.seed,
+                         progress=False, live=False)
+    return split_scores(result.model, task.pairs, posts, image_root, task.cfg.preset, "test")
+
+
+def main_repeats(cfg: TrainConfig, pairs: pd.DataFrame, posts: pd.DataFrame,
+                 image_root: str | os.PathLike, out_dir: str | os.PathLike, base_seed: int,
+                 progress: bool = True) -> list[pd.DataFrame]:
+    """Repeats 1 to ``cfg.repeats - 1`` of the main model (run 0 is the stage's own run), all
+    on every training pair at ``cfg``'s budget, ``cfg.repeat_workers`` at a time with one
+    thread each; every repeat keeps its best checkpoint (no ``last.pt``).
+
+    Returns:
+        the test scores of each repeat, in order (``post_id, score``).
+    """
+    run_cfg = dataclasses.replace(cfg, save_last=False, threads=1)
+    tasks = tasks_for("train", run_cfg, pairs, base_seed, cfg.repeats, None)[1:]
+    from i2pa_core.train.pool import map_runs
+    return map_runs(train_and_keep, tasks, dict(posts=posts, image_root=str(image_root),
+                                               out_dir=str(out_dir)),
+                    workers=cfg.repeat_workers, progress=progress, desc="repeats")
+
+
+def runs_metrics(pairs: pd.DataFrame, run_scores: list[pd.DataFrame],
+                 truth: pd.DataFrame | None) -> dict:
+    """``runs`` of ``results/train/metrics.json``: the test accuracy (%) of every training run
+    of the main model (run 0 first) on the same test pairs, summarised over runs
+    (:func:`i2pa_core.metrics.runs_summary`: mean, t interval, sd, range), with n test pairs
+    per run and what the interval covers."""
+    per_run = [test_metrics(pairs, scores, truth) for scores in run_scores]
+    summary = runs_summary([m["test_accuracy"] for m in per_run])
+    return {**summary, "n": per_run[0]["test_n"],
+            "interval": "t over training runs" if summary["runs"] > 1 else "none (one run)"}
+
+
+def runs_table(run_scores: list[pd.DataFrame]) -> pd.DataFrame:
+    """The test scores of every run side by side: ``post_id, r0, r1, ...`` (``paths.RUN_SCORES``)."""
+    table = run_scores[0][["post_id"]].copy()
+    for k, scores in enumerate(run_scores):
+        table[f"r{k}"] = scores.set_index("post_id")["score"].loc[table["post_id"]].to_numpy()
+    return table
+
+
+def run_columns(table: pd.DataFrame) -> list[str]:
+    """The run columns of :func:`runs_table`, in order."""
+    return [c for c in table.columns if c.startswith("r") and c[1:].isdigit()]
