@@ -32,7 +32,8 @@ def test_metrics(pairs: pd.DataFrame, scores: pd.DataFrame, truth: pd.DataFrame 
     ours = pairwise_accuracy(lookup.loc[test["a_post_id"]].to_numpy(),
                              lookup.loc[test["b_post_id"]].to_numpy())
     out = {"test_accuracy": 100 * ours["accuracy"], "test_ci_low": 100 * ours["ci_low"],
-           "test_ci_high": 100 * ours["ci_high"], "test_n": int(ours["n"])}
+           "test_ci_high": 100 * ours["ci_high"], "test_n": int(ours["n"]),
+           "test_interval": "95 % bootstrap over test pairs"}
     if truth is not None:
         q = truth.set_index("post_id")["q"]
         oracle = 100 * float(np.mean(pair_outcomes(q.loc[test["a_post_id"]].to_numpy(),
