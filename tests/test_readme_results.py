@@ -23,6 +23,7 @@ INTERVAL = re.compile(r"\[\s*-?\d[\d.,]*\s*,\s*-?\d[\d.,]*\s*\]")
 # what an interval varies over, e.g. "95 % bootstrap over test pairs", "t interval over 3 runs"
 COVERS = re.compile(r"\b(over|across)\b[^|\[\]]*\b(test pairs|pairs|runs|seeds|subjects)\b")
 HAS_N = re.compile(r"\bn = \d")
+COVERAGE_PHRASE = re.compile(r"\(95 % [^)]*\)")
 
 
 def results_rows(readme: str) -> list[tuple[str, str, str, str]]:
@@ -40,9 +41,11 @@ def results_rows(readme: str) -> list[tuple[str, str, str, str]]:
 
 
 def printed_numbers(text: str) -> list[tuple[float, int]]:
-    """(value, decimals printed) of each number in ``text``: ``"5,000"`` -> (5000.0, 0)."""
+    """(value, decimals printed) of each number in ``text``: ``"5,000"`` -> (5000.0, 0). The
+    phrase that says what an interval covers (``(95 % t over 4 training runs)``) is wording,
+    not a result, and is left out."""
     out = []
-    for match in NUMBER.finditer(text):
+    for match in NUMBER.finditer(COVERAGE_PHRASE.sub("", text)):
         token = match.group().replace(",", "")
         out.append((float(token), len(token.split(".")[1]) if "." in token else 0))
     return out
@@ -61,15 +64,17 @@ def numeric_leaves(obj) -> list[float]:
 
 
 def entry_of(metrics, quantity: str):
-    """The part of a metrics file that a row reads: a dict whose ``label`` is the quantity
-    (``generalisation: <label>`` included) or one stored under the quantity's name; None when
-    the row reads top-level keys."""
+    """The part of a metrics file that a row reads: a dict with an ``accuracy`` whose ``label``
+    is the quantity (``generalisation: <label>`` included; a report that only names the method,
+    such as the frozen baseline's, is not a row) or one stored under the quantity's name; None
+    when the row reads top-level keys."""
     stack = [metrics]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             label = node.get("label")
-            if isinstance(label, str) and quantity in (label, f"generalisation: {label}"):
+            if isinstance(label, str) and quantity in (label, f"generalisation: {label}") \
+                    and "accuracy" in node:
                 return node
             if isinstance(node.get(quantity), dict):
                 return node[quantity]
@@ -109,6 +114,8 @@ def test_number_parsing_and_rounding():
     assert printed_numbers("92.14 % [91.38, 92.88], n = 5,000") == \
         [(92.14, 2), (91.38, 2), (92.88, 2), (5000.0, 0)]
     assert printed_numbers("179,036 / 1,200") == [(179036.0, 0), (1200.0, 0)]
+    assert printed_numbers("60.77 % [58.37, 63.18] (95 % t over 4 training runs), n = 1,000") \
+        == [(60.77, 2), (58.37, 2), (63.18, 2), (1000.0, 0)]
     assert matches(83.70, 2, [83.6975]) and not matches(83.70, 2, [83.694])
     assert not matches(5000.0, 0, [5001])
 
