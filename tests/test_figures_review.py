@@ -364,3 +364,12 @@ def test_figures_map_says_fig8_is_made_by_the_browser_test():
     assert "except `fig8_experiment_page.png`" in text
     crawl = figures_readme("posts table c.csv, 9 posts")
     assert "simulated" not in crawl.lower() and "tests/test_human_browser.py" in crawl
+
+
+def test_a_bar_of_one_training_run_says_so():
+    row = {"n": 5000, "runs": 1, "interval": "bootstrap over test pairs", "ci_low": 0.87,
+           "kind": C.RE_RUN, "p_vs_ours": np.nan, "test": ""}
+    assert C.bar_details(pd.Series(row)) == [
+        "n = 5,000 test pairs \u00b7 one training run \u00b7 95 % CI: bootstrap over test pairs"]
+    row["runs"] = 3
+    assert "mean of 3 runs" in C.bar_details(pd.Series(row))[0]

@@ -137,7 +137,7 @@ def plot_grid(summaries: list[dict], records: list[dict], trend: dict | None = N
     (the cells' own noise, not a colour scale); right: accuracy (runs, means with t intervals,
     the fitted ``trend``) and label precision against the gap."""
     cells = sorted(study(summaries, "grid"), key=lambda c: c["gap"])
-    fig, (diff, line) = plt.subplots(1, 2, figsize=(10, 3.8),
+    fig, (diff, line) = plt.subplots(1, 2, figsize=(13, 3.8),
                                      gridspec_kw={"width_ratios": [1, 1.25]})
     paired = [c for c in cells if "diff" in c]
     y = np.arange(len(paired))[::-1]
@@ -168,7 +168,7 @@ def plot_grid(summaries: list[dict], records: list[dict], trend: dict | None = N
                   color=PALETTE[1], label="label precision of the training PDIPs")
     line.set(xlabel="gap = sqrt(2) sigma Phi^-1(T) (ln likes)", ylabel="%",
              title="what the grid varies: the gap")
-    line.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    line.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))   # beside, clear of the left's
     fig.tight_layout()
     return fig
 

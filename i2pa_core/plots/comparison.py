@@ -81,7 +81,8 @@ def bar_details(row) -> list[str]:
     if pd.notna(row["n"]):
         first.append(f"n = {int(row['n']):,} test pairs")
     if pd.notna(row["runs"]):
-        first.append(f"mean of {int(row['runs'])} runs")
+        runs = int(row["runs"])
+        first.append("one training run" if runs == 1 else f"mean of {runs} runs")
     if row["interval"] and pd.notna(row["ci_low"]):
         first.append(f"95 % CI: {row['interval']}")
     elif row["kind"] == PAPER and pd.isna(row["ci_low"]):
