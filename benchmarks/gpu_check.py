@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shlex
@@ -73,7 +72,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # this checkout's i2pa_core, the same one the children import
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import git_state as git_record, load_avg, machine as record_machine  # noqa: E402
+from _record import (git_state as git_record, json_safe, load_avg,  # noqa: E402
+                     machine as record_machine)
 
 NEEDS_CUDA = "skipped: needs CUDA"
 TARGETS = {"target": 2_500, "moonshot": 5_000}  # training images/s on one H200
@@ -293,25 +293,10 @@ def tail(path: Path, chars: int = 1500) -> str:
     return path.read_text(errors="replace")[-chars:] if path.is_file() else "(no log)"
 
 
-def clean(value):
-    """JSON-safe: numpy scalars to Python numbers, NaN and infinities to None."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
 def write_json(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(clean(obj), indent=2, allow_nan=False) + "\n")
+    partial.write_text(json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
     os.replace(partial, path)  # a reader never sees half a file
 
 

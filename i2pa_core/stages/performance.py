@@ -22,6 +22,7 @@ from pathlib import Path
 
 from i2pa_core.io.files import write_text
 from i2pa_core.stages import performance_rows as rows_of
+from i2pa_core.stages.report import splice as splice_block
 
 BEGIN = "<!-- performance:begin -->"
 END = "<!-- performance:end -->"
@@ -125,11 +126,9 @@ def _cell(text: str) -> str:
 
 
 def splice(readme: str, block: str, path: str = "README.md") -> str:
-    """Replace the text between :data:`BEGIN` and :data:`END` of ``readme`` with ``block``."""
-    start, stop = readme.find(BEGIN), readme.find(END)
-    if start < 0 or stop < start:
-        raise ValueError(f"{path}: the markers {BEGIN!r} and {END!r} are missing or out of order")
-    return readme[:start + len(BEGIN)] + "\n" + block + readme[stop:]
+    """Replace the text between :data:`BEGIN` and :data:`END` of ``readme`` with ``block``
+    (the results block's splice, with this block's markers)."""
+    return splice_block(readme, block, path, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -163,12 +163,14 @@ def render(metrics: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def splice(readme: str, block: str, path: str = "README.md") -> str:
-    """Replace the text between the BEGIN and END markers of ``readme`` with ``block``."""
-    start, stop = readme.find(BEGIN), readme.find(END)
+def splice(readme: str, block: str, path: str = "README.md", begin: str = BEGIN,
+           end: str = END) -> str:
+    """Replace the text between the ``begin`` and ``end`` markers of ``readme`` (the results
+    block's by default) with ``block``."""
+    start, stop = readme.find(begin), readme.find(end)
     if start < 0 or stop < start:
-        raise ValueError(f"{path}: the markers {BEGIN!r} and {END!r} are missing or out of order")
-    return readme[:start + len(BEGIN)] + "\n" + block + readme[stop:]
+        raise ValueError(f"{path}: the markers {begin!r} and {end!r} are missing or out of order")
+    return readme[:start + len(begin)] + "\n" + block + readme[stop:]
 
 
 def main(argv: list[str] | None = None) -> int:
